@@ -1,0 +1,45 @@
+# The course's commands. `make lab` opens the course, `make test` runs every check.
+# Both create the virtual environment .venv on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+JOBS   ?= 2
+
+.PHONY: lab test test-fast lint bench fixtures clean help
+
+help:
+	@echo "make lab        set up (first time) and open the course in JupyterLab"
+	@echo "make test       set up (first time) and run every check: ruff, unit tests, notebooks"
+	@echo "make test-fast  the library's unit tests only"
+	@echo "make bench      the speed benchmarks (prints ratios)"
+	@echo "make fixtures   regenerate the PyTorch/optax reference fixtures (needs torch)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab lessons/
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env tests lessons
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/optimizer_step.py
+
+fixtures:
+	$(PY) tools/make_reference_fixtures.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

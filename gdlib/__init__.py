@@ -1,0 +1,12 @@
+"""gdlib: the helper library of the gradient-descent course.
+
+NumPy on the CPU, CuPy on an NVIDIA GPU (see :mod:`gdlib.backend`), the same
+code on both.
+"""
+
+from . import backend, optim
+from .backend import device, to_host, xp
+
+__version__ = "0.1.0"
+
+__all__ = ["backend", "optim", "xp", "device", "to_host", "__version__"]

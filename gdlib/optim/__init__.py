@@ -1,0 +1,38 @@
+"""Gradient-descent optimizers, one module per family.
+
+Each optimizer takes the parameters (one array, a list or a dict of arrays) and
+updates them in place with :meth:`~gdlib.optim.base.Optimizer.step`, using
+``torch.optim``'s hyper-parameter names and defaults. :func:`create` builds one
+by name.
+"""
+
+from __future__ import annotations
+
+from ..errors import unknown_name_error
+from .adam import Adam, AdamW
+from .base import Optimizer
+from .sgd import GD, SGD
+
+__all__ = ["Optimizer", "GD", "SGD", "Adam", "AdamW", "REGISTRY", "create"]
+
+#: Optimizers by lower-case name.
+REGISTRY: dict[str, type[Optimizer]] = {
+    "gd": GD,
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def create(name: str, params, **hyper) -> Optimizer:
+    """Build the optimizer called ``name`` (case-insensitive) over ``params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = create("adam", np.zeros(3), lr=0.01)
+    """
+    cls = REGISTRY.get(str(name).lower())
+    if cls is None:
+        raise unknown_name_error("optimizer", name, REGISTRY)
+    return cls(params, **hyper)

@@ -1,0 +1,119 @@
+"""Plain gradient descent and stochastic gradient descent with momentum.
+
+Sources
+-------
+- A.-L. Cauchy (1847), "Méthode générale pour la résolution des systèmes
+  d'équations simultanées", Comptes rendus 25, 536-538: steepest descent.
+- H. Robbins and S. Monro (1951), "A stochastic approximation method",
+  Ann. Math. Statist. 22(3), 400-407: the stochastic version.
+- B. T. Polyak (1964), "Some methods of speeding up the convergence of
+  iteration methods", USSR Comput. Math. Math. Phys. 4(5), 1-17: momentum.
+- Y. Nesterov (1983), "A method for solving the convex programming problem with
+  convergence rate O(1/k^2)", Soviet Math. Dokl. 27, 372-376; in the form of
+  I. Sutskever et al. (2013), "On the importance of initialization and momentum
+  in deep learning", ICML.
+"""
+
+from __future__ import annotations
+
+from .base import Optimizer, check_lr, check_nonnegative, xp
+
+__all__ = ["GD", "SGD"]
+
+
+class GD(Optimizer):
+    r"""Gradient descent, the rule of Cauchy (1847).
+
+    .. math:: \theta_{t} = \theta_{t-1} - \eta\, g_t
+
+    Full-batch or stochastic depends only on the gradient you pass: the full
+    loss's gradient gives gradient descent, a mini-batch's gives SGD.
+
+    Parameters
+    ----------
+    params : array, list or dict of arrays
+        Parameters, updated in place.
+    lr : float, default 0.1
+        The learning rate :math:`\eta >= 0`.
+    maximize : bool, default False
+        Ascend instead of descend (for a reward rather than a loss).
+    """
+
+    elementwise = True
+
+    def __init__(self, params, lr=0.1, maximize=False):
+        super().__init__(params, lr=check_lr(lr), maximize=bool(maximize))
+
+    def update(self, p, g, state, t):
+        if self.maximize:
+            g = -g
+        p -= self.lr * g
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with momentum, as in ``torch.optim.SGD``.
+
+    With weight decay :math:`\lambda`, momentum :math:`\mu` and dampening
+    :math:`\tau`:
+
+    .. math::
+
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+        b_t &= \mu\, b_{t-1} + (1 - \tau)\, g_t \qquad (b_1 = g_1) \\
+        d_t &= g_t + \mu\, b_t \ \text{(Nesterov)} \quad\text{or}\quad d_t = b_t \\
+        \theta_t &= \theta_{t-1} - \eta\, d_t
+
+    Parameters
+    ----------
+    params : array, list or dict of arrays
+        Parameters, updated in place.
+    lr : float, default 1e-3
+        Learning rate :math:`\eta \ge 0`.
+    momentum : float, default 0
+        Momentum factor :math:`\mu \ge 0` (Polyak 1964); 0.9 is usual.
+    dampening : float, default 0
+        Dampening :math:`\tau` of the momentum.
+    weight_decay : float, default 0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient.
+    nesterov : bool, default False
+        Use Nesterov's look-ahead (needs ``momentum > 0`` and ``dampening == 0``).
+    maximize : bool, default False
+        Ascend instead of descend.
+    """
+
+    elementwise = True
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, maximize=False):
+        momentum = check_nonnegative("momentum", momentum)
+        dampening = float(dampening)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "nesterov=True requires momentum > 0 and dampening == 0 "
+                f"(got momentum={momentum!r}, dampening={dampening!r})."
+            )
+        super().__init__(
+            params, lr=check_lr(lr), momentum=momentum, dampening=dampening,
+            weight_decay=check_nonnegative("weight_decay", weight_decay),
+            nesterov=bool(nesterov), maximize=bool(maximize),
+        )
+
+    def init_state(self, p):
+        return {"momentum_buffer": xp.zeros_like(p)} if self.momentum else {}
+
+    def update(self, p, g, state, t):
+        mu, tau, lam = self.momentum, self.dampening, self.weight_decay
+        if self.maximize:
+            g = -g
+        if lam:
+            g = g + lam * p                      # g <- g + λθ
+        if mu:
+            b = state["momentum_buffer"]
+            if t == 1:
+                b[...] = g                       # b_1 = g_1
+            else:
+                b *= mu
+                b += (1 - tau) * g if tau else g  # b_t = μ b + (1-τ) g
+            g = g + mu * b if self.nesterov else b
+        p -= self.lr * g                          # θ <- θ - η d
+
