@@ -9,11 +9,18 @@ by name.
 from __future__ import annotations
 
 from ..errors import unknown_name_error
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .base import Optimizer
+from .nadam import NAdam
+from .radam import RAdam
+from .rmsprop import RMSprop
 from .sgd import GD, SGD
 
-__all__ = ["Optimizer", "GD", "SGD", "Adam", "AdamW", "REGISTRY", "create"]
+__all__ = ["Optimizer", "GD", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+           "Adamax", "NAdam", "RAdam", "REGISTRY", "create"]
 
 #: Optimizers by lower-case name.
 REGISTRY: dict[str, type[Optimizer]] = {
@@ -21,6 +28,12 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "sgd": SGD,
     "adam": Adam,
     "adamw": AdamW,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adadelta": Adadelta,
+    "adamax": Adamax,
+    "nadam": NAdam,
+    "radam": RAdam,
 }
 
 
