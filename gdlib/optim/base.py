@@ -182,7 +182,9 @@ class Optimizer:
     #: Elements per slice for the threaded, cache-blocked path (CPU only).
     chunk_size: int = 1 << 15
     #: Threads used for large arrays on the CPU.
-    num_threads: int = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    num_threads: int = min(
+        8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
     def __init__(self, params, **hyper):
         arrays, names, kind = _flatten(params, "params")
@@ -191,8 +193,9 @@ class Optimizer:
         for a, n in zip(arrays, names):
             if not _is_array(a):
                 raise TypeError(
-                    f"parameter {n!r} must be an array (numpy.ndarray or cupy.ndarray) so it can "
-                    f"be updated in place; got {type(a).__name__}. Wrap it: np.array({a!r}, dtype=float)."
+                    f"parameter {n!r} must be an array (numpy.ndarray or cupy.ndarray) so it "
+                    f"can be updated in place; got {type(a).__name__}. "
+                    f"Wrap it: np.array({a!r}, dtype=float)."
                 )
             if a.dtype.kind != "f":
                 raise TypeError(
@@ -313,9 +316,9 @@ class Optimizer:
                 )
             if self.check_finite and not _all_finite(g):
                 raise NonFiniteGradientError(
-                    f"gradient for {name!r} holds NaN or infinity at step {self.t + 1}. The run has "
-                    f"probably diverged: try a smaller learning rate (lr={getattr(self, 'lr', None)!r}"
-                    " now) or clip the gradients."
+                    f"gradient for {name!r} holds NaN or infinity at step {self.t + 1}. The run "
+                    "has probably diverged: try a smaller learning rate "
+                    f"(lr={getattr(self, 'lr', None)!r} now) or clip the gradients."
                 )
             out.append(g)
         return out
@@ -332,7 +335,11 @@ class Optimizer:
             self.update(p, g, state, self.t)
             return
         pf, gf = p.reshape(-1), g.reshape(-1)
-        arrays = {k: v.reshape(-1) for k, v in state.items() if hasattr(v, "shape") and v.shape == p.shape}
+        arrays = {
+            k: v.reshape(-1)
+            for k, v in state.items()
+            if hasattr(v, "shape") and v.shape == p.shape
+        }
         scalars = {k: v for k, v in state.items() if k not in arrays}
         c = self.chunk_size
         starts = range(0, n, c)
@@ -352,14 +359,16 @@ class Optimizer:
 
 
 def _all_finite(g) -> bool:
-    """True when ``g`` has no NaN or infinity (one cheap reduction in the usual case)."""
+    """True when ``g`` has no NaN or infinity (one cheap reduction in the usual case).
+
+    ``g . g`` is finite exactly when every entry is, unless it overflows for huge
+    but finite entries; only then is every entry checked.
+    """
     mod = array_module(g)
     if g.dtype.kind not in "fc":
         return True
-    s = g.sum()
-    if bool(mod.isfinite(s)):
+    if bool(mod.isfinite(mod.vdot(g, g))):
         return True
-    # The sum can overflow for huge but finite values: check properly.
     return bool(mod.isfinite(g).all())
 
 
