@@ -6,6 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
+REF_PY ?= $(PY)
 
 .PHONY: lab test test-fast lint bench fixtures clean help
 
@@ -38,8 +39,8 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/optimizer_step.py
 
-fixtures:
-	$(PY) tools/make_reference_fixtures.py
+fixtures:  # REF_PY: a Python with torch==2.13.0, jax and optax (not the course's .venv)
+	$(REF_PY) tools/make_reference_fixtures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
