@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from ..errors import unknown_name_error
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
+from .lbfgs import LBFGS
+from .lion import Lion
+from .muon import Muon
 from .nadam import NAdam
+from .newton import Newton
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .schedule_free import ScheduleFreeAdamW
 from .sgd import GD, SGD
 
 __all__ = ["Optimizer", "GD", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-           "Adamax", "NAdam", "RAdam", "REGISTRY", "create"]
+           "Adamax", "NAdam", "RAdam", "Lion", "Muon", "ScheduleFreeAdamW", "Adafactor", "Newton",
+           "LBFGS", "REGISTRY", "create"]
 
 #: Optimizers by lower-case name.
 REGISTRY: dict[str, type[Optimizer]] = {
@@ -34,6 +41,13 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "adamax": Adamax,
     "nadam": NAdam,
     "radam": RAdam,
+    "lion": Lion,
+    "muon": Muon,
+    "schedulefree_adamw": ScheduleFreeAdamW,
+    "schedule_free_adamw": ScheduleFreeAdamW,
+    "adafactor": Adafactor,
+    "newton": Newton,
+    "lbfgs": LBFGS,
 }
 
 
