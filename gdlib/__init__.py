@@ -4,9 +4,10 @@ NumPy on the CPU, CuPy on an NVIDIA GPU (see :mod:`gdlib.backend`), the same
 code on both.
 """
 
-from . import backend, optim
+from . import backend, clipping, functions, gradcheck, linesearch, optim, schedules
 from .backend import device, to_host, xp
 
 __version__ = "0.1.0"
 
-__all__ = ["backend", "optim", "xp", "device", "to_host", "__version__"]
+__all__ = ["backend", "optim", "xp", "device", "to_host", "__version__",
+           "functions", "gradcheck", "linesearch", "schedules", "clipping"]
