@@ -12,8 +12,9 @@ expansion) plus a rounding error of about :math:`u |f| / \epsilon`, with
 :math:`u \approx 10^{-16}` in float64. :math:`\epsilon = 10^{-6}` balances the
 two well for most functions; in float32 use about :math:`10^{-3}` and a loose
 tolerance. Comparing a hand-derived gradient with this estimate, entry by entry
-in *relative* error, is the standard check of backpropagation code (see e.g.
-Y. LeCun, L. Bottou, G. Orr and K.-R. Müller (1998), "Efficient BackProp").
+in *relative* error, is the standard test of backpropagation code: a wrong
+gradient rarely agrees to more than a few digits, a right one agrees to about
+:math:`10^{-8}` or better.
 
 The same function differentiates a vector-valued function (a gradient) to
 give its Jacobian (a Hessian), so ``check_gradient(f.grad, f.hessian, x)``
