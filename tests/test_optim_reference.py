@@ -103,3 +103,30 @@ def test_state_dict_midway_reproduces_trajectory(name):
         second.step(g)
     np.testing.assert_array_equal(y, x)
     assert _rel_error(y, params[-1]) <= RTOL
+
+
+GPU_CASES = [
+    "adagrad-lrdecay-lstsq",
+    "rmsprop-centered-momentum-lstsq",
+    "adadelta-eps-wd-lstsq",
+    "adam-amsgrad-wd-lstsq",
+    "nadam-decoupled-eps-lstsq",
+    "radam-decoupled-eps-lstsq",
+]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", GPU_CASES)
+def test_gpu_replay_matches_numpy(name, gpu_backend):
+    """The same rule on CuPy: within 1e-6 relative of NumPy at every step."""
+    from gdlib.backend import asarray, to_host
+
+    case = CASES[name]
+    x_cpu = case["x0"].copy()
+    x_gpu = asarray(case["x0"])
+    opt_cpu, opt_gpu = _make(case, x_cpu), _make(case, x_gpu)
+    for step, g in enumerate(case["grads"], start=1):
+        opt_cpu.step(g)
+        opt_gpu.step(asarray(g))
+        err = _rel_error(to_host(x_gpu), x_cpu)
+        assert err <= 1e-6, f"{name}: step {step}, GPU vs NumPy relative error {err:.3g}"
