@@ -326,7 +326,8 @@ def test_lbfgs_step_needs_a_closure_returning_loss_and_grads():
 
 def test_registry_names():
     for name, cls in [("lion", Lion), ("muon", Muon), ("schedulefree_adamw", ScheduleFreeAdamW),
-                      ("schedule_free_adamw", ScheduleFreeAdamW), ("adafactor", Adafactor),
+                      ("schedule_free_adamw", ScheduleFreeAdamW),
+                      ("schedulefreeadamw", ScheduleFreeAdamW), ("adafactor", Adafactor),
                       ("newton", Newton), ("lbfgs", LBFGS)]:
         assert REGISTRY[name] is cls
 

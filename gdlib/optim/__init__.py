@@ -45,6 +45,7 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "muon": Muon,
     "schedulefree_adamw": ScheduleFreeAdamW,
     "schedule_free_adamw": ScheduleFreeAdamW,
+    "schedulefreeadamw": ScheduleFreeAdamW,  # the class name, lower-cased (API contract)
     "adafactor": Adafactor,
     "newton": Newton,
     "lbfgs": LBFGS,

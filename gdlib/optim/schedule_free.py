@@ -8,7 +8,6 @@ Source
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 from .base import (
@@ -98,10 +97,10 @@ class ScheduleFreeAdamW(Optimizer):
 
     def init_state(self, p):
         return {
-            "z": p.copy(),                       # z_0 = y_0
-            "exp_avg_sq": xp.zeros_like(p),                # v_0 = 0
-            "max_lr": 0.0,                       # max_s γ_s so far
-            "weight_sum": 0.0,                   # Σ_s w_s
+            "z": p.copy(),                   # z_0 = y_0
+            "exp_avg_sq": xp.zeros_like(p),  # v_0 = 0
+            "max_lr": 0.0,                   # max_s γ_s so far
+            "weight_sum": 0.0,               # Σ_s w_s
         }
 
     def update(self, p, g, state, t):
@@ -112,15 +111,13 @@ class ScheduleFreeAdamW(Optimizer):
         w = state["max_lr"] ** self.weight_lr_power             # w_t = (max γ)^r
         state["weight_sum"] += w
         c = w / state["weight_sum"] if state["weight_sum"] > 0 else 0.0   # c_t = w_t / Σ w
-        if math.isnan(c):
-            c = 0.0
         # x_{t-1}, recovered from y and z before z moves.
         x = (p - (1 - b1) * z) / b1                               # x = (y - (1-β1) z)/β1
         # An AdamW step without momentum on z.
         v *= b2
         v += (1 - b2) * (g * g)                                   # v = β2 v + (1-β2) g²
         v_hat = v / (1 - b2**t)                                   # v̂ = v / (1-β2^t)
-        u = g / (xp.sqrt(v_hat) + self.eps)                          # g / (sqrt(v̂) + ε)
+        u = g / (xp.sqrt(v_hat) + self.eps)                       # g / (sqrt(v̂) + ε)
         if self.weight_decay:
             u = u + self.weight_decay * p                         # + λ y
         z -= self.scheduled_lr(t - 1) * u                         # z -= γ_{t-1} u
