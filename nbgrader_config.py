@@ -1,0 +1,87 @@
+"""nbgrader's configuration for the course (read by every `nbgrader ...` command run here).
+
+Layout, relative to the course root (the repository root by default):
+
+    lessons/<lesson>/<notebook>.ipynb                 the source notebooks (with solutions)
+    grading/release/<lesson>/                         student copies (`make release`)
+    grading/submitted/<student>/<lesson>/             what students hand in
+    grading/autograded/<student>/<lesson>/            executed and scored copies
+    grading/feedback/<student>/<lesson>/              HTML feedback
+    grading/gradebook.db                              the sqlite gradebook
+    grading/grades.csv                                `make export`
+
+`grading/` is ignored by git, so grading a class never touches the course's files.
+
+Two environment variables move things:
+
+- ``GDLIB_COURSE_ROOT``: the course root (default: the folder of this file;
+  ``--CourseDirectory.root=DIR`` on nbgrader's command line wins);
+- ``GDLIB_GRADING_DIR``: the folder for release/submitted/... and the gradebook,
+  relative to the course root or absolute (default: ``grading``).
+
+``tools/grading.py --course-root DIR`` sets the first for you. No Jupyter server is
+needed for any of this: nbgrader runs the notebooks with its own kernel.
+"""
+
+import os
+import sys
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+
+def _root_from_command_line():
+    """``--CourseDirectory.root`` when given to nbgrader, so the gradebook follows it."""
+    for i, arg in enumerate(sys.argv):
+        if arg.startswith("--CourseDirectory.root="):
+            return arg.split("=", 1)[1]
+        if arg == "--CourseDirectory.root" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+    return None
+
+
+_here = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(
+    _root_from_command_line() or os.environ.get("GDLIB_COURSE_ROOT") or _here
+)
+_grading = os.environ.get("GDLIB_GRADING_DIR") or "grading"
+GRADING = os.path.join(ROOT, _grading)  # an absolute _grading wins in the join
+# nbgrader joins each step folder to the root and matches paths with a regular
+# expression built from the parts, so the step folders must be relative to the root.
+_rel = os.path.relpath(GRADING, ROOT)
+
+c.CourseDirectory.course_id = os.environ.get("GDLIB_COURSE_ID", "gd-course")
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "lessons"
+c.CourseDirectory.release_directory = os.path.join(_rel, "release")
+c.CourseDirectory.submitted_directory = os.path.join(_rel, "submitted")
+c.CourseDirectory.autograded_directory = os.path.join(_rel, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(_rel, "feedback")
+c.CourseDirectory.solution_directory = os.path.join(_rel, "solution")
+c.CourseDirectory.source_with_tests_directory = os.path.join(_rel, "source_with_tests")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
+os.makedirs(GRADING, exist_ok=True)  # sqlite creates the file, not its folder
+# Keep helper folders and caches out of the student copies.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".pytest_cache",
+]
+
+# Student copies: the solution region becomes this stub, hidden tests are removed.
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+
+# Grading runs every submitted notebook top to bottom. A cell that runs longer
+# than this (an infinite loop) is interrupted and counts as failed; the rest of
+# the notebook and the other submissions are still graded. The lessons run in
+# under a minute, so two minutes per cell is generous.
+_timeout = int(os.environ.get("GDLIB_CELL_TIMEOUT", "120"))
+c.Execute.timeout = _timeout
+c.ExecutePreprocessor.timeout = _timeout
+c.Execute.interrupt_on_timeout = True
+c.Execute.startup_timeout = 120
+# Plots render off-screen while grading.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
+os.environ.setdefault("MPLBACKEND", "Agg")
