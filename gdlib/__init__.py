@@ -4,10 +4,23 @@ NumPy on the CPU, CuPy on an NVIDIA GPU (see :mod:`gdlib.backend`), the same
 code on both.
 """
 
-from . import backend, clipping, functions, gradcheck, linesearch, optim, schedules
+from . import (
+    backend,
+    clipping,
+    functions,
+    gradcheck,
+    linesearch,
+    optim,
+    schedules,
+    train,
+    viz,
+    widgets,
+)
 from .backend import device, to_host, xp
+from .train import minimize
 
 __version__ = "0.1.0"
 
 __all__ = ["backend", "optim", "xp", "device", "to_host", "__version__",
-           "functions", "gradcheck", "linesearch", "schedules", "clipping"]
+           "functions", "gradcheck", "linesearch", "schedules", "clipping",
+           "train", "viz", "widgets", "minimize"]
