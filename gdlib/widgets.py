@@ -30,13 +30,15 @@ __all__ = ["Explorer", "explorer", "make_control"]
 
 
 def _in_ipython() -> bool:
+    """True inside a Jupyter kernel (where an Output widget can show the figure)."""
     ip = sys.modules.get("IPython")
     if ip is None:
         return False
     try:
-        return ip.get_ipython() is not None
+        shell = ip.get_ipython()
     except Exception:  # pragma: no cover
         return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _is_number(v) -> bool:
