@@ -57,14 +57,18 @@ def _quadratic(seed: int, n: int, low: float, high: float):
 
 @pytest.mark.parametrize("name", NAMES)
 @FAST
-@given(x0=arrays(np.float64, SHAPE, elements=st.floats(-10, 10)), steps=st.integers(1, 5))
+@given(
+    x0=arrays(np.float64, SHAPE, elements=st.floats(-10, 10, allow_subnormal=False)),
+    steps=st.integers(1, 5),
+)
 def test_zero_gradient_leaves_parameters_unchanged(name, x0, steps):
     x = x0.copy()
     opt = create(name, x, **_no_decay(name))
     for _ in range(steps):
         opt.step(np.zeros(SHAPE))
     # Tight, but not bit-exact: an optimizer may legitimately rebuild x as a convex
-    # combination of equal points (schedule-free), which can round in the last bit.
+    # combination of equal points (schedule-free), which can round in the last bit
+    # (subnormal starting values are left out: there the last bit is the whole value).
     np.testing.assert_allclose(x, x0, rtol=1e-13, atol=0)
 
 
