@@ -12,7 +12,9 @@ Layout, relative to the course root (the repository root by default):
 
 `grading/` is ignored by git, so grading a class never touches the course's files.
 
-Two environment variables move things:
+Environment variables (all optional): ``GDLIB_CELL_TIMEOUT`` is the time limit per
+cell while grading (seconds, default 120), ``GDLIB_COURSE_ID`` the course id
+(default ``gd-course``), and two move things:
 
 - ``GDLIB_COURSE_ROOT``: the course root (default: the folder of this file;
   ``--CourseDirectory.root=DIR`` on nbgrader's command line wins);
