@@ -9,6 +9,7 @@ JOBS   ?= 2
 REF_PY ?= $(PY)
 
 .PHONY: lab test test-fast lint bench fixtures clean help
+.PHONY: release autograde feedback export grade
 
 help:
 	@echo "make lab        set up (first time) and open the course in JupyterLab"
@@ -16,6 +17,9 @@ help:
 	@echo "make test-fast  the library's unit tests only"
 	@echo "make bench      the speed benchmarks (prints ratios)"
 	@echo "make fixtures   regenerate the PyTorch/optax reference fixtures (needs torch)"
+	@echo "make release    student copies of every lesson (nbgrader) in grading/release/"
+	@echo "make autograde  grade grading/submitted/<student>/<lesson>/ into grading/gradebook.db"
+	@echo "make export     write grading/grades.csv   (make grade = autograde + export)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +45,25 @@ bench: $(STAMP)
 
 fixtures:  # REF_PY: a Python with torch==2.13.0, jax and optax (not the course's .venv)
 	$(REF_PY) tools/make_reference_fixtures.py
+
+# Grading with nbgrader (docs/instructor-guide.md). LESSONS="01-calculus ..." limits
+# release/autograde to some lessons; GRADE_ARGS=--force grades graded submissions again.
+LESSONS    ?=
+GRADE_ARGS ?=
+
+release: $(STAMP)
+	$(PY) tools/grading.py release $(LESSONS)
+
+autograde: $(STAMP)
+	$(PY) tools/grading.py autograde $(LESSONS) $(GRADE_ARGS)
+
+feedback: $(STAMP)
+	$(PY) tools/grading.py feedback $(LESSONS)
+
+export: $(STAMP)
+	$(PY) tools/grading.py export
+
+grade: autograde export
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
