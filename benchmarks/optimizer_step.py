@@ -116,8 +116,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     print(f"machine : {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}")
-    print(f"gdlib   : {backend.describe()}, {SGD.num_threads} thread(s), "
-          f"chunk {SGD.chunk_size} elements")
+    print(f"gdlib   : {backend.describe()}, slices of {SGD.chunk_size} elements")
     if torch is None:
         print("torch   : not installed (pip install torch==2.13.0 to compare)")
     else:

@@ -179,7 +179,7 @@ def test_array_list_and_dict_give_identical_results(name):
     np.testing.assert_array_equal(two_dict["b"], two_list[1])
 
 
-# -- the threaded, sliced path equals one call on the whole array ---------------------
+# -- the sliced (cache-blocked) path equals one call on the whole array ---------------------
 
 #: Non-default settings so the sliced path runs every branch of the rule.
 CHUNK_HYPER = {
@@ -208,7 +208,7 @@ def _count_updates(opt):
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_chunked_threaded_path_is_exact(name):
+def test_sliced_path_is_exact(name):
     shape = (41, 27)                      # 1107 elements: 9 slices of at most 128
     chunk = 128
     x0 = np.random.default_rng(5).standard_normal(shape)
@@ -219,7 +219,6 @@ def test_chunked_threaded_path_is_exact(name):
     opt_whole = create(name, whole, **hyper)
     opt_sliced = create(name, sliced, **hyper)
     opt_sliced.chunk_size = chunk
-    opt_sliced.num_threads = 2
     calls = _count_updates(opt_sliced)
     whole_calls = _count_updates(opt_whole)
 

