@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 REF_PY ?= $(PY)
 
-.PHONY: lab test test-fast lint bench fixtures clean help
+.PHONY: lab test test-fast lint bench fixtures book clean help
 .PHONY: release autograde feedback export grade
 
 help:
 	@echo "make lab        set up (first time) and open the course in JupyterLab"
 	@echo "make test       set up (first time) and run every check: ruff, unit tests, notebooks"
 	@echo "make test-fast  the library's unit tests only"
+	@echo "make book       build the website strictly into book/_build/html"
 	@echo "make bench      the speed benchmarks (prints ratios)"
 	@echo "make fixtures   regenerate the PyTorch/optax reference fixtures (needs torch)"
 	@echo "make release    student copies of every lesson (nbgrader) in grading/release/"
@@ -39,6 +40,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+
+book: $(STAMP)
+	$(PY) tools/build_book.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/optimizer_step.py
