@@ -20,6 +20,7 @@ kernel with no front end at all (nbval, the book build), where
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import sys
@@ -197,16 +198,24 @@ class Explorer:
         self.draw(fig, **values)
 
     def _render(self) -> None:
-        """Show the figure in the output widget, as a PNG image."""
+        """Show the figure in the output widget, as a PNG image.
+
+        The image is set as the widget's ``outputs`` state rather than printed
+        inside ``with self.output:``. The capture protocol behind ``with`` (and
+        ``clear_output(wait=True)``) made headless executions (nbclient, hence
+        the book build) hang now and then until the cell timed out.
+        """
         if not _in_ipython():
             return
-        from IPython.display import Image, display
-
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=self.dpi, bbox_inches="tight")
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(Image(data=buf.getvalue(), format="png"))
+        png = base64.b64encode(buf.getvalue()).decode("ascii")
+        self._show({"output_type": "display_data", "metadata": {},
+                    "data": {"image/png": png, "text/plain": "<explorer figure>"}})
+
+    def _show(self, output: dict) -> None:
+        """Replace what the output widget shows with one output (a display or text)."""
+        self.output.outputs = (output,)
 
     def _redraw(self):
         self._draw_on(self.figure, self.values)
@@ -224,9 +233,7 @@ class Explorer:
         except Exception:
             self.error = traceback.format_exc()
             if _in_ipython():
-                self.output.clear_output(wait=True)
-                with self.output:
-                    print(self.error, file=sys.stdout)
+                self._show({"output_type": "stream", "name": "stdout", "text": self.error})
             else:
                 raise
 
