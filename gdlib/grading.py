@@ -494,6 +494,16 @@ def _copy_args(value):
     return copy.deepcopy(value)
 
 
+
+def _not_written(name: str) -> Feedback:
+    """The feedback for an exercise that still raises ``NotImplementedError``."""
+    return Feedback(
+        f"{name} is not written yet: replace `raise NotImplementedError()` in the "
+        "exercise cell with your code, run that cell, then run this one again.",
+        name,
+        "not_implemented",
+    )
+
 def _call(fn, case, name: str, student: bool):
     args, kwargs = (), {}
     if isinstance(case, Mapping):
@@ -507,12 +517,7 @@ def _call(fn, case, name: str, student: bool):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise Feedback(
-            f"{name} is not written yet: replace `raise NotImplementedError()` in the "
-            "exercise cell with your code, run that cell, then run this one again.",
-            name,
-            "not_implemented",
-        ) from None
+        raise _not_written(name) from None
     except Feedback:
         raise
     except Exception as exc:
@@ -652,12 +657,7 @@ def check_update_rule(student_step: Callable, reference_step: Callable, x0, grad
         try:
             out = student_step(copy.deepcopy(x), g.copy(), *copy.deepcopy(state), **kwargs)
         except NotImplementedError:
-            raise Feedback(
-                f"{name} is not written yet: replace `raise NotImplementedError()` in the "
-                "exercise cell with your code, run that cell, then run this one again.",
-                name,
-                "not_implemented",
-            ) from None
+            raise _not_written(name) from None
         except Exception as exc:
             raise Feedback(
                 f"step {t}: calling {name}{_fmt_case(case)} raised {type(exc).__name__}: {exc}",

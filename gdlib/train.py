@@ -300,7 +300,8 @@ def _clip(grads, max_norm: float) -> float:
 # Progress bars: shown only when someone is watching
 
 
-def _in_jupyter_kernel() -> bool:
+def in_jupyter_kernel() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, nbval, the book build)."""
     ip = sys.modules.get("IPython")
     if ip is None:
         return False
@@ -322,7 +323,7 @@ def interactive() -> bool:
         return env.strip().lower() not in ("0", "false", "no", "off")
     if "PYTEST_CURRENT_TEST" in os.environ:
         return False
-    if _in_jupyter_kernel():
+    if in_jupyter_kernel():
         return True
     try:
         return sys.stderr is not None and sys.stderr.isatty()

@@ -23,23 +23,12 @@ from __future__ import annotations
 import base64
 import io
 import math
-import sys
 import traceback
 from numbers import Integral, Real
 
+from .train import in_jupyter_kernel as _in_ipython
+
 __all__ = ["Explorer", "explorer", "make_control"]
-
-
-def _in_ipython() -> bool:
-    """True inside a Jupyter kernel (where an Output widget can show the figure)."""
-    ip = sys.modules.get("IPython")
-    if ip is None:
-        return False
-    try:
-        shell = ip.get_ipython()
-    except Exception:  # pragma: no cover
-        return False
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _is_number(v) -> bool:
