@@ -107,14 +107,16 @@ class _Cells(HTMLParser):
 def _solution_lines(nb_path: Path) -> list[str]:
     """Distinctive lines of solution code (between the BEGIN/END SOLUTION markers)."""
     nb = json.loads(nb_path.read_text())
-    lines = []
+    lines, shown = [], set()
     for cell in nb["cells"]:
         src = "".join(cell.get("source", ""))
         if "### BEGIN SOLUTION" not in src:
+            # Code the lesson gives openly (a line may legitimately appear in both).
+            shown.update(ln.strip() for ln in src.splitlines())
             continue
         body = src.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
         lines += [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 12]
-    return lines
+    return [ln for ln in lines if ln not in shown]
 
 
 @pytest.mark.parametrize("nb", LESSONS, ids=lambda p: p.parent.name)
