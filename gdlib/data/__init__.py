@@ -1,0 +1,44 @@
+"""Offline data for the course, and loaders for real public datasets.
+
+- :mod:`gdlib.data.tabular`: scikit-learn's bundled datasets (diabetes, breast cancer,
+  digits), split with a seed and standardised on the training split only.
+- :mod:`gdlib.data.text`: tokenizer, vocabulary, padding with masks, bags of words,
+  length-bucketed batches.
+- :mod:`gdlib.data.download`: download once, verify SHA-256, cache; safe archive extraction.
+- :mod:`gdlib.data.public`: IMDb, SST-2, Anki and Tatoeba sentence pairs (the way to go
+  further; never needed by the lessons).
+
+scikit-learn is imported only when a tabular loader is called.
+"""
+
+from .download import ChecksumError, DownloadError, data_home, extract, fetch, sha256sum
+from .public import LabeledText, load_anki_pairs, load_imdb, load_sst2, load_tatoeba
+from .tabular import (
+    Split,
+    StandardScaler,
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    train_test_split,
+)
+from .text import (
+    SPECIALS,
+    Vocab,
+    bag_of_words,
+    batches,
+    bucket_batches,
+    pad_batch,
+    tokenize,
+)
+
+__all__ = [
+    # tabular
+    "Split", "StandardScaler", "train_test_split",
+    "load_diabetes", "load_breast_cancer", "load_digits",
+    # text
+    "tokenize", "Vocab", "SPECIALS", "pad_batch", "bag_of_words", "batches", "bucket_batches",
+    # download
+    "fetch", "extract", "data_home", "sha256sum", "DownloadError", "ChecksumError",
+    # public datasets
+    "LabeledText", "load_imdb", "load_sst2", "load_anki_pairs", "load_tatoeba",
+]
