@@ -7,6 +7,7 @@ code on both.
 from . import (
     backend,
     clipping,
+    data,
     functions,
     gradcheck,
     linesearch,
@@ -23,4 +24,4 @@ __version__ = "0.1.0"
 
 __all__ = ["backend", "optim", "xp", "device", "to_host", "__version__",
            "functions", "gradcheck", "linesearch", "schedules", "clipping",
-           "train", "viz", "widgets", "minimize"]
+           "train", "viz", "widgets", "minimize", "data"]
