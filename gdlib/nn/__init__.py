@@ -9,9 +9,28 @@ trains ``model.parameters()`` in place.
 
 from . import init
 from .check import ModuleCheck, check_module
+from .conv import AvgPool2D, Conv2D, MaxPool2D, col2im, im2col
+from .layers import (
+    GELU,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    log_softmax,
+    sigmoid,
+    softmax,
+)
+from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .module import Module, Sequential, get_default_dtype, resolve_dtype, set_default_dtype
+from .training import accuracy, fit, predict
 
 __all__ = [
     "Module", "Sequential", "get_default_dtype", "set_default_dtype", "resolve_dtype",
     "init", "check_module", "ModuleCheck",
+    "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Dropout", "Flatten",
+    "softmax", "log_softmax", "sigmoid", "SoftmaxCrossEntropy", "MSELoss", "BCEWithLogits",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "im2col", "col2im", "fit", "predict", "accuracy",
 ]
