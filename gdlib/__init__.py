@@ -11,6 +11,8 @@ from . import (
     functions,
     gradcheck,
     linesearch,
+    metrics,
+    models,
     optim,
     schedules,
     train,
@@ -24,4 +26,4 @@ __version__ = "0.1.0"
 
 __all__ = ["backend", "optim", "xp", "device", "to_host", "__version__",
            "functions", "gradcheck", "linesearch", "schedules", "clipping",
-           "train", "viz", "widgets", "minimize", "data"]
+           "train", "viz", "widgets", "minimize", "data", "models", "metrics"]
