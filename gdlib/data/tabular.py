@@ -112,14 +112,14 @@ class StandardScaler:
         if X.ndim < 1 or X.shape[0] == 0:
             raise ValueError(f"StandardScaler.fit needs at least one row; got X of shape "
                              f"{tuple(X.shape)}")
-        dtype = X.dtype if xp.issubdtype(X.dtype, xp.floating) else xp.float64
+        dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)
         X = X.astype(dtype, copy=False)
         self.n_samples_seen_ = int(X.shape[0])
         self.mean_ = X.mean(axis=0)
         self.var_ = X.var(axis=0)
         scale = xp.sqrt(self.var_)
         # A (numerically) constant column keeps scale 1: centring only.
-        tiny = 10 * xp.finfo(dtype).eps * xp.maximum(xp.abs(self.mean_), 1.0)
+        tiny = 10 * float(np.finfo(dtype).eps) * xp.maximum(xp.abs(self.mean_), 1.0)
         self.scale_ = xp.where(scale <= tiny, xp.ones_like(scale), scale)
         return self
 
