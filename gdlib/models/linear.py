@@ -399,7 +399,8 @@ class LogisticRegression(_Classifier):
 
     def predict(self, X):
         """The more probable label of each row (``classes_[1]`` where :math:`z > 0`)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(xp.int64)]
+        z = self.decision_function(X)
+        return self.classes_[(z > 0).astype(xp.int64)]
 
 
 class SoftmaxRegression(_Classifier):
@@ -465,4 +466,5 @@ class SoftmaxRegression(_Classifier):
 
     def predict(self, X):
         """The most probable label of each row."""
-        return self.classes_[xp.argmax(self.decision_function(X), axis=1)]
+        Z = self.decision_function(X)
+        return self.classes_[xp.argmax(Z, axis=1)]

@@ -222,7 +222,8 @@ class LinearSVM(_Classifier):
 
     def predict(self, X):
         """``classes_[1]`` where :math:`f(x) > 0`, else ``classes_[0]``."""
-        return self.classes_[(self.decision_function(X) > 0).astype(xp.int64)]
+        z = self.decision_function(X)
+        return self.classes_[(z > 0).astype(xp.int64)]
 
     @property
     def margin_(self) -> float:
