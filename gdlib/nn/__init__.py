@@ -8,6 +8,7 @@ trains ``model.parameters()`` in place.
 """
 
 from . import init
+from .attention import AdditiveAttention, DotAttention, masked_softmax
 from .check import ModuleCheck, check_module
 from .conv import AvgPool2D, Conv2D, MaxPool2D, col2im, im2col
 from .layers import (
@@ -25,6 +26,7 @@ from .layers import (
 )
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .module import Module, Sequential, get_default_dtype, resolve_dtype, set_default_dtype
+from .recurrent import GRU, LSTM, RNN, Embedding
 from .training import accuracy, fit, predict
 
 __all__ = [
@@ -33,4 +35,5 @@ __all__ = [
     "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Dropout", "Flatten",
     "softmax", "log_softmax", "sigmoid", "SoftmaxCrossEntropy", "MSELoss", "BCEWithLogits",
     "Conv2D", "MaxPool2D", "AvgPool2D", "im2col", "col2im", "fit", "predict", "accuracy",
+    "Embedding", "RNN", "GRU", "LSTM", "AdditiveAttention", "DotAttention", "masked_softmax",
 ]
