@@ -43,40 +43,33 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) 
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows(x, kh: int, kw: int, stride, padding, fill=0.0):
-    """A strided view of shape ``(N, C, Ho, Wo, kh, kw)`` on the padded input (no copy
-    except the padding)."""
+def _offsets(kh: int, kw: int):
+    """The kernel offsets ``(a, b)`` in row-major order."""
+    return [(a, b) for a in range(kh) for b in range(kw)]
+
+
+def _pad_nchw(x, padding, fill=0.0):
     mod = array_module(x)
-    sh, sw = stride
     ph, pw = padding
-    if ph or pw:
-        x = mod.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    if not (ph or pw):
+        return x
     N, C, H, W = x.shape
-    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
-    s = x.strides
-    return mod.lib.stride_tricks.as_strided(
-        x, shape=(N, C, Ho, Wo, kh, kw),
-        strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]))
+    out = mod.full((N, C, H + 2 * ph, W + 2 * pw), fill, dtype=x.dtype)
+    out[:, :, ph:ph + H, pw:pw + W] = x
+    return out
 
 
-def _fold(d6, x_shape, stride, padding):
-    """Add ``d6`` of shape ``(N, C, Ho, Wo, kh, kw)`` back onto an ``x_shape`` image.
+def _zeros_nchw(shape, dtype, channels_last: bool, mod):
+    """Zeros of NCHW ``shape``, stored channels-last when ``channels_last`` (the memory
+    order of a convolution's output, so the gradient flows back without copies)."""
+    if not channels_last:
+        return mod.zeros(shape, dtype=dtype)
+    N, C, H, W = shape
+    return mod.zeros((N, H, W, C), dtype=dtype).transpose(0, 3, 1, 2)
 
-    A loop over the :math:`k_h k_w` kernel offsets only: each offset is one
-    strided slice of the (padded) image.
-    """
-    mod = array_module(d6)
-    N, C, H, W = x_shape
-    sh, sw = stride
-    ph, pw = padding
-    _, _, Ho, Wo, kh, kw = d6.shape
-    dx = mod.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=d6.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * Ho:sh, j:j + sw * Wo:sw] += d6[:, :, :, :, i, j]
-    if ph or pw:
-        dx = dx[:, :, ph:ph + H, pw:pw + W]
-    return dx
+
+def _channels_last(x) -> bool:
+    return x.ndim == 4 and x.shape[1] > 1 and x.strides[1] < x.strides[3]
 
 
 def im2col(x, kh: int, kw: int, stride=1, padding=0):
@@ -84,38 +77,72 @@ def im2col(x, kh: int, kw: int, stride=1, padding=0):
 
     Returns
     -------
-    array of shape ``(N * Ho * Wo, C * kh * kw)``
+    array of shape ``(N * Ho * Wo, kh * kw * C)``
         Row :math:`(n, i, j)` (in that order) holds the window of example
         :math:`n` whose top-left corner is at :math:`(s i - p, s j - p)`,
-        flattened channel-major :math:`(c, a, b)`: the layout of a
-        ``(C_out, C, kh, kw)`` weight reshaped to ``(C_out, C kh kw)``.
+        flattened as :math:`(a, b, c)`: kernel row, kernel column, channel
+        (channel fastest, so that each copied run is a pixel's channels). A
+        PyTorch-layout weight ``W`` of shape ``(C_out, C, kh, kw)`` matches it as
+        ``W.transpose(0, 2, 3, 1).reshape(C_out, -1)``, and the convolution is
+        ``im2col(x) @ that.T``.
+
+    Notes
+    -----
+    No Python loop over examples: either one strided view copied once (many
+    channels) or one slice copy per kernel offset (few channels), whichever
+    moves memory in longer runs.
     """
-    stride, padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
-    win = _windows(x, kh, kw, stride, padding)
-    N, C, Ho, Wo = win.shape[:4]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)
+    mod = array_module(x)
+    (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    N, C, H, W = x.shape
+    Ho, Wo = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    xh = x.transpose(0, 2, 3, 1)                                   # NHWC view
+    if ph or pw:
+        xpad = mod.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+        xpad[:, ph:ph + H, pw:pw + W, :] = xh
+    else:
+        xpad = mod.ascontiguousarray(xh)
+    if C >= 4:
+        s = xpad.strides
+        win = mod.lib.stride_tricks.as_strided(
+            xpad, shape=(N, Ho, Wo, kh, kw, C),
+            strides=(s[0], s[1] * sh, s[2] * sw, s[1], s[2], s[3]))
+        return win.reshape(N * Ho * Wo, kh * kw * C)
+    cols = mod.empty((N, Ho, Wo, kh, kw, C), dtype=x.dtype)
+    for a, b in _offsets(kh, kw):
+        cols[:, :, :, a, b, :] = xpad[:, a:a + sh * Ho:sh, b:b + sw * Wo:sw, :]
+    return cols.reshape(N * Ho * Wo, kh * kw * C)
 
 
 def col2im(cols, x_shape, kh: int, kw: int, stride=1, padding=0):
     """The adjoint of :func:`im2col`: add each row back onto its window.
 
     ``col2im(im2col(x))`` is not ``x``: a pixel covered by several windows is
-    counted once per window. This is exactly what the gradient needs.
+    counted once per window. This is exactly what the gradient needs. A loop
+    over the :math:`k_h k_w` kernel offsets (each one strided slice), never
+    over examples.
 
     Parameters
     ----------
-    cols : array of shape ``(N * Ho * Wo, C * kh * kw)``
+    cols : array of shape ``(N * Ho * Wo, kh * kw * C)``, laid out as :func:`im2col`'s
     x_shape : tuple ``(N, C, H, W)``
+
+    Returns
+    -------
+    array of shape ``x_shape``
     """
-    stride, padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    mod = array_module(cols)
+    (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
     N, C, H, W = x_shape
-    Ho = conv_output_size(H, kh, stride[0], padding[0])
-    Wo = conv_output_size(W, kw, stride[1], padding[1])
-    if cols.shape != (N * Ho * Wo, C * kh * kw):
+    Ho, Wo = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+    if tuple(cols.shape) != (N * Ho * Wo, kh * kw * C):
         raise ValueError(f"col2im: cols of shape {tuple(cols.shape)} do not fit x_shape "
-                         f"{tuple(x_shape)}; expected {(N * Ho * Wo, C * kh * kw)}.")
-    d6 = cols.reshape(N, Ho, Wo, C, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-    return _fold(d6, x_shape, stride, padding)
+                         f"{tuple(x_shape)}; expected {(N * Ho * Wo, kh * kw * C)}.")
+    d6 = cols.reshape(N, Ho, Wo, kh, kw, C)
+    dx = mod.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=cols.dtype)   # NHWC, padded
+    for a, b in _offsets(kh, kw):
+        dx[:, a:a + sh * Ho:sh, b:b + sw * Wo:sw, :] += d6[:, :, :, a, b, :]
+    return dx[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)      # NCHW view
 
 
 def _check_image(layer: str, x, channels=None):
@@ -191,25 +218,38 @@ class Conv2D(Module):
                 f"{self._describe()}: input {H}x{W} with padding {self.padding} is smaller "
                 f"than the kernel {kh}x{kw}; pad it or use a smaller kernel."
             )
-        cols = im2col(x, kh, kw, self.stride, self.padding)        # (N Ho Wo, C kh kw)
-        W2 = self.params["W"].reshape(self.out_channels, -1)       # (C_out, C kh kw)
-        y = cols @ W2.T                                             # (N Ho Wo, C_out)
+        cols = im2col(x, kh, kw, self.stride, self.padding)        # (N Ho Wo, kh kw C)
+        y = cols @ self._weight_matrix().T                          # (N Ho Wo, C_out)
         if self.bias:
             y += self.params["b"]
-        self._cache = (cols, x.shape, Ho, Wo)
+        self._cache = (cols, x.shape)
+        # NCHW view of NHWC memory: the next layers work on views, no copy here
         return y.reshape(N, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2)
+
+    def _weight_matrix(self):
+        """``W`` (C_out, C, kh, kw) as the (C_out, kh kw C) matrix that fits :func:`im2col`."""
+        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
 
     def backward(self, dout):
         if self._cache is None:
             raise _no_forward("Conv2D")
-        cols, x_shape, Ho, Wo = self._cache
-        d2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)   # delta, (N Ho Wo, C_out)
-        W2 = self.params["W"].reshape(self.out_channels, -1)
-        self.grads["W"] += (d2.T @ cols).reshape(self.params["W"].shape)  # delta^T cols
+        cols, x_shape = self._cache
+        kh, kw = self.kernel_size
+        d2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # delta, (N Ho Wo, C_out)
+        dW = (d2.T @ cols).reshape(self.out_channels, kh, kw, self.in_channels)  # delta^T cols
+        self.grads["W"] += dW.transpose(0, 3, 1, 2)
         if self.bias:
             self.grads["b"] += d2.sum(axis=0)
-        kh, kw = self.kernel_size
-        return col2im(d2 @ W2, x_shape, kh, kw, self.stride, self.padding)
+        (ph, pw) = self.padding
+        if self.stride == (1, 1) and ph < kh and pw < kw:
+            # Stride 1: dL/dx is itself a convolution, of delta (padded by k-1-p) with the
+            # kernel flipped and its in/out channels swapped; one more im2col + matmul,
+            # cheaper than adding the columns back with col2im.
+            N, C, H, W = x_shape
+            dcols = im2col(dout, kh, kw, 1, (kh - 1 - ph, kw - 1 - pw))   # (N H W, kh kw C_out)
+            Wt = self.params["W"][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
+            return (dcols @ Wt.T).reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        return col2im(d2 @ self._weight_matrix(), x_shape, kh, kw, self.stride, self.padding)
 
 
 class _Pool2D(Module):
@@ -234,12 +274,11 @@ class _Pool2D(Module):
         _check_image(name, x)
         kh, kw = self.kernel_size
         H, W = x.shape[2:]
-        if conv_output_size(H, kh, self.stride[0], self.padding[0]) < 1 or \
-                conv_output_size(W, kw, self.stride[1], self.padding[1]) < 1:
+        Ho = conv_output_size(H, kh, self.stride[0], self.padding[0])
+        Wo = conv_output_size(W, kw, self.stride[1], self.padding[1])
+        if Ho < 1 or Wo < 1:
             raise ValueError(f"{name}: input {H}x{W} is smaller than the window {kh}x{kw}.")
-        fast = (self.stride == self.kernel_size and self.padding == (0, 0)
-                and H % kh == 0 and W % kw == 0)
-        return x, fast
+        return x, (Ho, Wo)
 
 
 class MaxPool2D(_Pool2D):
@@ -251,8 +290,10 @@ class MaxPool2D(_Pool2D):
     .. math:: \frac{\partial L}{\partial x_{a}} = \sum_{\text{windows } w:\ a = \arg\max_w}
               \frac{\partial L}{\partial y_w}.
 
-    Non-overlapping windows that tile the image (the usual ``kernel_size=2``)
-    take a fast path: one reshape instead of a strided window view.
+    Both directions loop over the :math:`k_h k_w` kernel offsets, each a
+    strided slice of the whole batch; for the usual non-overlapping
+    ``kernel_size=2`` that is four element-wise operations, faster in NumPy
+    than reshaping the image into windows.
 
     Parameters
     ----------
@@ -264,35 +305,36 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x):
-        x, fast = self._prepare(x)
+        x, (Ho, Wo) = self._prepare(x)
         mod = array_module(x)
-        N, C, H, W = x.shape
-        kh, kw = self.kernel_size
-        if fast:
-            Ho, Wo = H // kh, W // kw
-            win = x.reshape(N, C, Ho, kh, Wo, kw).transpose(0, 1, 2, 4, 3, 5)
-        else:
-            win = _windows(x, kh, kw, self.stride, self.padding, fill=-numpy.inf)
-            Ho, Wo = win.shape[2:4]
-        win = win.reshape(N, C, Ho, Wo, kh * kw)
-        arg = win.argmax(axis=-1)
-        out = mod.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-        self._cache = (arg, x.shape, fast, Ho, Wo)
-        return out
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        xpad = _pad_nchw(x, self.padding, fill=-numpy.inf)
+        best = None
+        for a, b in _offsets(kh, kw):
+            s = xpad[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw]
+            best = s if best is None else mod.maximum(best, s)
+        if kh * kw == 1:
+            best = best.copy()
+        self._cache = (xpad, best, x.shape, _channels_last(x))
+        return best
 
     def backward(self, dout):
         if self._cache is None:
             raise _no_forward("MaxPool2D")
-        arg, x_shape, fast, Ho, Wo = self._cache
+        xpad, best, x_shape, channels_last = self._cache
         mod = array_module(dout)
-        N, C, H, W = x_shape
-        kh, kw = self.kernel_size
-        onehot = arg[..., None] == mod.arange(kh * kw)               # the argmax routes
-        d = (onehot * dout[..., None]).astype(dout.dtype, copy=False)
-        d = d.reshape(N, C, Ho, Wo, kh, kw)
-        if fast:
-            return d.transpose(0, 1, 2, 4, 3, 5).reshape(x_shape)
-        return _fold(d, x_shape, self.stride, self.padding)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        Ho, Wo = best.shape[2:]
+        dx = _zeros_nchw(xpad.shape, dout.dtype, channels_last, mod)
+        left = dout                      # gradient not yet routed (ties: the first max wins)
+        for o, (a, b) in enumerate(_offsets(kh, kw)):
+            hit = xpad[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw] == best
+            routed = left * hit
+            dx[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw] += routed
+            if o + 1 < kh * kw:
+                left = left - routed
+        H, W = x_shape[2:]
+        return dx[:, :, ph:ph + H, pw:pw + W] if (ph or pw) else dx
 
 
 class AvgPool2D(_Pool2D):
@@ -310,28 +352,26 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x):
-        x, fast = self._prepare(x)
-        N, C, H, W = x.shape
-        kh, kw = self.kernel_size
-        if fast:
-            Ho, Wo = H // kh, W // kw
-            out = x.reshape(N, C, Ho, kh, Wo, kw).mean(axis=(3, 5))
-        else:
-            win = _windows(x, kh, kw, self.stride, self.padding)
-            Ho, Wo = win.shape[2:4]
-            out = win.mean(axis=(4, 5))
-        self._cache = (x.shape, fast, Ho, Wo)
-        return out.astype(x.dtype, copy=False)
+        x, (Ho, Wo) = self._prepare(x)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        xpad = _pad_nchw(x, self.padding)
+        total = None
+        for a, b in _offsets(kh, kw):
+            s = xpad[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw]
+            total = s.copy() if total is None else total.__iadd__(s)
+        total *= 1.0 / (kh * kw)
+        self._cache = (x.shape, xpad.shape, Ho, Wo, _channels_last(x))
+        return total
 
     def backward(self, dout):
         if self._cache is None:
             raise _no_forward("AvgPool2D")
-        x_shape, fast, Ho, Wo = self._cache
+        x_shape, pad_shape, Ho, Wo, channels_last = self._cache
         mod = array_module(dout)
-        N, C, H, W = x_shape
-        kh, kw = self.kernel_size
-        share = dout / (kh * kw)
-        d = mod.broadcast_to(share[..., None, None], (N, C, Ho, Wo, kh, kw))
-        if fast:
-            return d.transpose(0, 1, 2, 4, 3, 5).reshape(x_shape)
-        return _fold(d, x_shape, self.stride, self.padding)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        share = dout * (1.0 / (kh * kw))
+        dx = _zeros_nchw(pad_shape, dout.dtype, channels_last, mod)
+        for a, b in _offsets(kh, kw):
+            dx[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw] += share
+        H, W = x_shape[2:]
+        return dx[:, :, ph:ph + H, pw:pw + W] if (ph or pw) else dx

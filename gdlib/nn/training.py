@@ -11,13 +11,15 @@ by an optimizer step:
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy
 
 from ..backend import array_module, asarray, xp
 from ..train import History, train
 from .module import Module
 
-__all__ = ["fit", "predict", "accuracy"]
+__all__ = ["fit", "predict", "accuracy", "blas_threads"]
 
 
 def _to_backend(a):
@@ -47,6 +49,39 @@ def _prepare_inputs(model: Module, X) -> tuple:
     return tuple(out)
 
 
+@contextlib.contextmanager
+def blas_threads(threads="auto"):
+    """Limit NumPy's BLAS threads inside a ``with`` block (no effect on CuPy).
+
+    The course's layers multiply small matrices (a batch of 64 rows by a few
+    hundred columns). For those, BLAS threads cost more than they give,
+    badly so on a busy machine: measured on a shared 2-core machine, a
+    64x64 by 64x128 float32 product took 22 us on one OpenBLAS thread and
+    200-300 us on two. ``"auto"`` therefore means one thread on NumPy.
+
+    Parameters
+    ----------
+    threads : "auto", int or None
+        ``"auto"``: 1 on NumPy; an int: that many; ``None``: leave BLAS alone.
+        Needs ``threadpoolctl`` (installed with scikit-learn); without it
+        nothing changes.
+    """
+    if threads == "auto":
+        threads = 1 if xp.ndarray is numpy.ndarray else None
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"blas_threads must be 'auto', None or an int >= 1, got {threads!r}.")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        yield
+        return
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield
+
+
 def accuracy(logits_or_labels, y) -> float:
     r"""Fraction of correct predictions, :math:`\frac1n \sum_i [\hat y_i = y_i]`.
 
@@ -73,7 +108,7 @@ def accuracy(logits_or_labels, y) -> float:
     return float((pred == y).mean())
 
 
-def predict(model: Module, X, batch_size: int = 512, forward=None):
+def predict(model: Module, X, batch_size: int = 512, forward=None, threads="auto"):
     """The model's outputs on ``X``, in evaluation mode, batch by batch.
 
     Parameters
@@ -85,6 +120,8 @@ def predict(model: Module, X, batch_size: int = 512, forward=None):
         How many examples per forward pass (memory, not results).
     forward : callable, optional
         ``forward(model, X_batch) -> outputs`` instead of ``model(X_batch)``.
+    threads : "auto", int or None
+        BLAS threads, see :func:`blas_threads`.
 
     Returns
     -------
@@ -102,15 +139,13 @@ def predict(model: Module, X, batch_size: int = 512, forward=None):
     n = len(parts[0])
     was_training = model.training
     model.eval()
+    outs = []
     try:
-        outs = []
-        for lo in range(0, n, batch_size):
-            batch = tuple(a[lo:lo + batch_size] for a in parts)
-            xb = batch if tuple_input else batch[0]
-            if forward is not None:
-                outs.append(forward(model, xb))
-            else:
-                outs.append(model(*batch))
+        with blas_threads(threads):
+            for lo in range(0, n, batch_size):
+                batch = tuple(a[lo:lo + batch_size] for a in parts)
+                xb = batch if tuple_input else batch[0]
+                outs.append(forward(model, xb) if forward is not None else model(*batch))
     finally:
         model.train(was_training)
     if not outs:
@@ -122,7 +157,7 @@ def fit(model: Module, loss: Module, X, y, optimizer="adam", epochs: int = 10,
         batch_size: int | None = 64, schedule=None, clip_norm=None, seed: int = 0,
         progress=None, eval_data=None, metric="accuracy", forward=None,
         schedule_per: str = "step", shuffle: bool = True, drop_last: bool = False,
-        callback=None, **hyper) -> History:
+        callback=None, threads="auto", **hyper) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batches and any gdlib optimizer.
 
     Each step: ``model.zero_grad()``, outputs ``model(X_batch)``, loss
@@ -163,6 +198,8 @@ def fit(model: Module, loss: Module, X, y, optimizer="adam", epochs: int = 10,
         (e.g. to pass a mask). ``model.backward`` still receives the loss gradient.
     schedule_per, shuffle, drop_last, callback
         As in :func:`gdlib.train.train`.
+    threads : "auto", int or None
+        BLAS threads during training, see :func:`blas_threads` (one on NumPy by default).
 
     Returns
     -------
@@ -210,7 +247,7 @@ def fit(model: Module, loss: Module, X, y, optimizer="adam", epochs: int = 10,
         name = metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
 
         def eval_fn(_params):
-            out = predict(model, Xv, forward=forward)
+            out = predict(model, Xv, forward=forward, threads=None)
             val_loss = loss(out, yv)
             if metric == "loss":
                 return {"loss": val_loss}
@@ -218,7 +255,8 @@ def fit(model: Module, loss: Module, X, y, optimizer="adam", epochs: int = 10,
             return {name: score, "val_loss": val_loss}
 
     model.train()
-    return train(params, loss_and_grad, optimizer, data=(*xs, y), epochs=epochs,
-                 batch_size=batch_size, schedule=schedule, schedule_per=schedule_per,
-                 clip_norm=clip_norm, shuffle=shuffle, seed=seed, progress=progress,
-                 eval_fn=eval_fn, drop_last=drop_last, callback=callback, **hyper)
+    with blas_threads(threads):
+        return train(params, loss_and_grad, optimizer, data=(*xs, y), epochs=epochs,
+                     batch_size=batch_size, schedule=schedule, schedule_per=schedule_per,
+                     clip_norm=clip_norm, shuffle=shuffle, seed=seed, progress=progress,
+                     eval_fn=eval_fn, drop_last=drop_last, callback=callback, **hyper)
