@@ -176,7 +176,7 @@ def _accuracy_by_group(ngram_range):
     train, test = load_sentiment("train"), load_sentiment("test")
     vec = CountVectorizer(token_pattern=r"\S+", ngram_range=ngram_range)
     X = vec.fit_transform([ex.text for ex in train])
-    model = LogisticRegression(max_iter=2000).fit(X, [ex.label for ex in train])
+    model = LogisticRegression(solver="liblinear", max_iter=1000).fit(X, [ex.label for ex in train])
     pred = model.predict(vec.transform([ex.text for ex in test]))
     y = np.array([ex.label for ex in test])
     phen = np.array([ex.phenomenon for ex in test])

@@ -24,9 +24,10 @@ excess "long", "loud", "expensive": -1). The label is computed by this compositi
    the strength, never the sign. A negated intensifier ("not very good", "not really
    bad", "not too long") is therefore the sign-flipped word: mildly negative for
    "not very good", mildly positive for "not too long".
-2. **Contrast.** In "A but B", "A yet B", "A , however , B" and "although A , B" the
-   *last* clause B decides. In "B although A" and "B , even though A" the main clause B,
-   which comes *first*, decides. Clauses joined by "and" always share their polarity.
+2. **Contrast.** In "A but B", "A yet B", "A , however , B" and "although A , B" (also
+   "though", "even though") the *last* clause B decides. In "B although A" and
+   "B , even though A" the main clause B, which comes *first*, decides. Clauses joined
+   by "and" always share their polarity.
 3. **Label** = 1 (positive) when the deciding polarity is +1, else 0.
 
 Each example has a ``phenomenon``: ``"plain"``, ``"intensifier"``, ``"negation"``,
@@ -572,6 +573,11 @@ def _nouns_of(kinds) -> list:
     return [n for k in kinds for n in _BY_KIND.get(k, ())]
 
 
+_DETERMINERS = (("the", 0.55), ("indefinite", 0.15), ("possessive", 0.16),
+                ("demonstrative", 0.10), ("possessor", 0.04))
+_DEFINITE_DETERMINERS = (("the", 0.6), ("possessive", 0.25), ("demonstrative", 0.15))
+
+
 def _noun_phrase(rng: random.Random, kinds, *, negated: bool = False, definite: bool = False,
                  possessor: bool = True, plural_rate: float = 0.3) -> _Phrase:
     """A noun phrase: determiner, adjectives, noun (and a possessor), in both languages.
@@ -603,21 +609,20 @@ def _noun_phrase(rng: random.Random, kinds, *, negated: bool = False, definite: 
     if a_post:
         fr_core.append(_agree(a_post.forms, g, plural))
     first_fr = fr_core[0]
-    # determiner
-    r = rng.random()
-    if definite:
-        r = 0.6 * r if r < 0.55 else 0.55 + 0.45 * r * 0.8  # skip the indefinite band
-    if r < 0.55:
+    det = _weighted(rng, _DEFINITE_DETERMINERS if definite else _DETERMINERS)
+    if det == "possessor" and not possessor:
+        det = "demonstrative"
+    if det == "the":
         en_det = ["the"]
         fr_det = ["les" if plural else ("le" if g == "m" else "la")]
-    elif r < 0.7:
+    elif det == "indefinite":
         if plural:
             number = rng.choice(sorted(_NUMBERS))
             en_det, fr_det = [number], [_NUMBERS[number]]
         else:
             en_det = ["an" if en_core[0][0] in "aeiou" else "a"]
             fr_det = ["de" if negated else ("un" if g == "m" else "une")]
-    elif r < 0.86:
+    elif det == "possessive":
         word = rng.choice(sorted(_POSSESSIVES))
         masc, fem, pl = _POSSESSIVES[word]
         if plural:
@@ -627,7 +632,7 @@ def _noun_phrase(rng: random.Random, kinds, *, negated: bool = False, definite: 
         else:
             fr_word = masc  # "mon école": the masculine form before a vowel
         en_det, fr_det = [word], [fr_word]
-    elif r < 0.96 or not possessor:
+    elif det == "demonstrative":
         en_det = ["these" if plural else "this"]
         if plural:
             fr_det = ["ces"]
@@ -752,7 +757,7 @@ TRANSLATION_MIN_LEN, TRANSLATION_MAX_LEN = 3, 25
 _CLAUSE_COUNTS = ((1, 0.45), (2, 0.35), (3, 0.20))
 
 
-def _translation_pair(rng: random.Random) -> tuple[str, str] | None:
+def _translation_pair(rng: random.Random) -> tuple[str, str]:
     n_clauses = int(_weighted(rng, _CLAUSE_COUNTS))
     clause = _translation_clause(rng)
     en, fr = list(clause.en), list(clause.fr)
