@@ -437,6 +437,7 @@ def test_numpy_cupy_parity(make, diabetes, cancer, digits):
         backend.use("cpu")
         cpu = make().fit(task.X_train, task.y_train)
         pred_cpu = cpu.decision_function(task.X_test)
+        score_cpu = cpu.score(task.X_test, task.y_test)
         backend.use("gpu")
         import cupy
 
@@ -446,6 +447,6 @@ def test_numpy_cupy_parity(make, diabetes, cancer, digits):
         assert type(pred_gpu).__module__.startswith("cupy")
         np.testing.assert_allclose(backend.to_host(pred_gpu), pred_cpu, rtol=1e-6, atol=1e-6)
         assert gpu.score(cupy.asarray(task.X_test), cupy.asarray(task.y_test)) == \
-            pytest.approx(cpu.score(task.X_test, task.y_test), abs=1e-9)
+            pytest.approx(score_cpu, abs=1e-9)
     finally:
         backend.use(previous)
