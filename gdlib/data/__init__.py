@@ -4,6 +4,8 @@
   digits), split with a seed and standardised on the training split only.
 - :mod:`gdlib.data.text`: tokenizer, vocabulary, padding with masks, bags of words,
   length-bucketed batches.
+- :mod:`gdlib.data.corpora`: the shipped sentiment and English-French corpora (seeded
+  generators from hand-written grammars; the TSV files they wrote).
 - :mod:`gdlib.data.download`: download once, verify SHA-256, cache; safe archive extraction.
 - :mod:`gdlib.data.public`: IMDb, SST-2, Anki and Tatoeba sentence pairs (the way to go
   further; never needed by the lessons).
@@ -11,6 +13,14 @@
 scikit-learn is imported only when a tabular loader is called.
 """
 
+from .corpora import (
+    ORDER_SENSITIVE,
+    SentimentExample,
+    generate_sentiment,
+    generate_translation,
+    load_sentiment,
+    load_translation,
+)
 from .download import ChecksumError, DownloadError, data_home, extract, fetch, sha256sum
 from .public import LabeledText, load_anki_pairs, load_imdb, load_sst2, load_tatoeba
 from .tabular import (
@@ -39,6 +49,9 @@ __all__ = [
     "tokenize", "Vocab", "SPECIALS", "pad_batch", "bag_of_words", "batches", "bucket_batches",
     # download
     "fetch", "extract", "data_home", "sha256sum", "DownloadError", "ChecksumError",
+    # shipped corpora
+    "SentimentExample", "ORDER_SENSITIVE", "load_sentiment", "load_translation",
+    "generate_sentiment", "generate_translation",
     # public datasets
     "LabeledText", "load_imdb", "load_sst2", "load_anki_pairs", "load_tatoeba",
 ]
