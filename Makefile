@@ -7,6 +7,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 REF_PY ?= $(PY)
+# The tests run JOBS workers side by side; one BLAS thread each keeps them from
+# fighting over the cores (small matrix products are slower with more threads anyway).
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: lab test test-fast lint bench fixtures book clean help
 .PHONY: release autograde feedback export grade
@@ -36,10 +39,10 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env tests lessons
+	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env tests lessons
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests
+	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile tests
 
 book: $(STAMP)
 	$(PY) tools/build_book.py
