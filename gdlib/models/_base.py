@@ -145,15 +145,20 @@ class GradientModel:
 
     def _train(self, params, loss_and_grad, X, y, batch_size=None, **extra):
         """Run :func:`gdlib.train.train` on ``params`` (a dict, updated in place)."""
+        from ..nn.training import blas_threads
         from ..train import train
 
         hyper = dict(self.hyper)
         if self.lr is not None:
             hyper.setdefault("lr", self.lr)
         hyper.update(extra)
-        history = train(params, loss_and_grad, self.optimizer, data=(X, y),
-                        epochs=self.epochs, batch_size=batch_size, schedule=self.schedule,
-                        seed=self.seed, progress=self.progress, **hyper)
+        # One BLAS thread: mini-batch products are small, and extra threads only
+        # fight over the cores (a bag-of-words logistic regression ran 60x slower
+        # with two OpenBLAS threads on a busy 2-core machine).
+        with blas_threads():
+            history = train(params, loss_and_grad, self.optimizer, data=(X, y),
+                            epochs=self.epochs, batch_size=batch_size, schedule=self.schedule,
+                            seed=self.seed, progress=self.progress, **hyper)
         self.history_ = history
         self.n_iter_ = int(history.steps)
         return history

@@ -190,6 +190,7 @@ class LinearSVM(_Classifier):
                 f"solver='pegasos' fixes its own step 1/(lambda t) and update, so "
                 f"{', '.join(given)} cannot be set; use solver='subgradient' to choose them."
             )
+        from ..nn.training import blas_threads
         from ..schedules import InverseTimeLR
         from ..train import train
 
@@ -207,12 +208,13 @@ class LinearSVM(_Classifier):
                     p *= scale
             return False
 
-        history = train(params, self._loss_and_grad, "sgd", data=(X, t),
-                        epochs=self.epochs, batch_size=self.batch_size,
-                        schedule=lambda opt: InverseTimeLR(opt, gamma=1.0),  # 1/(lambda t)
-                        seed=self.seed, progress=self.progress, lr=1.0 / lam,
-                        callback=project if self.projection else None,
-                        divergence_factor=1e12)
+        with blas_threads():
+            history = train(params, self._loss_and_grad, "sgd", data=(X, t),
+                            epochs=self.epochs, batch_size=self.batch_size,
+                            schedule=lambda opt: InverseTimeLR(opt, gamma=1.0),  # 1/(lambda t)
+                            seed=self.seed, progress=self.progress, lr=1.0 / lam,
+                            callback=project if self.projection else None,
+                            divergence_factor=1e12)
         self.history_ = history
         self.n_iter_ = int(history.steps)
         self._set_fitted(params, X.shape[1])
