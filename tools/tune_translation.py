@@ -27,6 +27,7 @@ from gdlib.metrics import bleu
 from gdlib.nn import SoftmaxCrossEntropy
 from gdlib.nn.seq2seq import Seq2Seq, SequenceClassifier
 from gdlib.optim import Adam
+from gdlib.schedules import CosineAnnealingLR
 
 # The translation recipe (see train_translation).
 TRANSLATION = dict(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3, epochs=8,
@@ -43,12 +44,13 @@ def _split(pairs):
 
 def train_translation(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3, epochs=8,
                       clip_norm=5.0, attention=True, cell="gru", seed=0, time_budget=None,
-                      beam_size=4, length_penalty=1.0, decode=True, verbose=True):
+                      cosine=False, beam_size=4, length_penalty=1.0, decode=True, verbose=True):
     """Train Seq2Seq on the shipped corpus; return a dict of model, vocabularies, scores.
 
-    Adam with a constant rate and gradient-norm clipping; batches of similar length
-    (``gdlib.data.bucket_batches``); loss = mean cross-entropy over the real target
-    tokens. ``time_budget`` (seconds) stops training early.
+    Adam (constant rate, or cosine-annealed to 0 over the run with ``cosine=True``) and
+    gradient-norm clipping; batches of similar length (``gdlib.data.bucket_batches``);
+    loss = mean cross-entropy over the real target tokens. ``time_budget`` (seconds)
+    stops training early.
     """
     train, test = data.load_translation("train"), data.load_translation("test")
     src_tok, tgt_tok = _split(train)
@@ -60,6 +62,8 @@ def train_translation(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3,
     loss_fn = SoftmaxCrossEntropy(ignore_index=tv.pad_id)
     params = model.parameters()
     opt = Adam(params, lr=lr)
+    n_batches = len(data.bucket_batches([len(s) for s in src_ids], batch_size, seed=seed))
+    schedule = CosineAnnealingLR(opt, T_max=epochs * n_batches) if cosine else None
     grads = model.gradients()
     history, start, cpu0 = [], time.perf_counter(), time.process_time()
     stop = False
@@ -77,6 +81,8 @@ def train_translation(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3,
             if clip_norm:
                 clip_grad_norm_(grads, clip_norm)
             opt.step(grads)
+            if schedule is not None:
+                schedule.step()
             total += loss * len(idx)
             count += len(idx)
             if time_budget is not None and time.perf_counter() - start > time_budget:

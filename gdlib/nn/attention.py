@@ -35,7 +35,7 @@ import math
 from ..backend import xp
 from . import init as _init
 from .module import Module, resolve_dtype
-from .recurrent import _as_mask, _on_backend, _positive_int
+from .recurrent import _as_mask, _blas_one_thread, _on_backend, _positive_int
 
 __all__ = ["AdditiveAttention", "DotAttention", "masked_softmax"]
 
@@ -150,6 +150,7 @@ class DotAttention(_Attention):
             return f"{self.query_size}, {self.key_size}, scaled={self.scaled}"
         return f"scaled={self.scaled}"
 
+    @_blas_one_thread
     def forward(self, query, keys, mask=None):
         q, keys, mask, single = self._inputs(query, keys, mask)
         Hk = keys.shape[2]
@@ -175,6 +176,7 @@ class DotAttention(_Attention):
         self._cache = (q, qk, keys, w, single, scale)
         return ctx
 
+    @_blas_one_thread
     def backward(self, dcontext):
         if self._cache is None:
             raise self._no_forward()
@@ -231,6 +233,7 @@ class AdditiveAttention(_Attention):
     def extra_repr(self) -> str:
         return f"{self.query_size}, {self.key_size}, {self.attn_size}"
 
+    @_blas_one_thread
     def forward(self, query, keys, mask=None):
         q, keys, mask, single = self._inputs(query, keys, mask)
         if q.shape[2] != self.query_size or keys.shape[2] != self.key_size:
@@ -247,6 +250,7 @@ class AdditiveAttention(_Attention):
         self._cache = (q, keys, Tanh, w, single)
         return ctx
 
+    @_blas_one_thread
     def backward(self, dcontext):
         if self._cache is None:
             raise self._no_forward()

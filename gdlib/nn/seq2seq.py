@@ -27,7 +27,16 @@ from . import init as _init
 from .attention import AdditiveAttention, DotAttention
 from .layers import Dense, log_softmax
 from .module import Module, resolve_dtype
-from .recurrent import GRU, LSTM, RNN, Embedding, _as_ids, _as_mask, _positive_int
+from .recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    _as_ids,
+    _as_mask,
+    _blas_one_thread,
+    _positive_int,
+)
 
 __all__ = ["SequenceClassifier", "LanguageModel", "Seq2Seq", "make_cell"]
 
@@ -150,6 +159,7 @@ class SequenceClassifier(Module):
     def extra_repr(self) -> str:
         return f"cell={self.cell!r}, pool={self.pool!r}"
 
+    @_blas_one_thread
     def forward(self, ids, mask=None):
         ids = _as_id_batch("SequenceClassifier", ids, self.padding_idx or 0)
         mask = _default_mask(ids, mask, self.padding_idx, "SequenceClassifier")
@@ -166,6 +176,7 @@ class SequenceClassifier(Module):
         self._cache = weight
         return self.out.forward(pooled)
 
+    @_blas_one_thread
     def backward(self, dlogits):
         dpooled = self.out.backward(dlogits)
         if self.pool == "last":
@@ -223,17 +234,20 @@ class LanguageModel(Module):
     def extra_repr(self) -> str:
         return f"cell={self.cell!r}"
 
+    @_blas_one_thread
     def forward(self, ids, mask=None):
         ids = _as_id_batch("LanguageModel", ids, self.padding_idx or 0)
         mask = _default_mask(ids, mask, self.padding_idx, "LanguageModel")
         h = self.rnn.forward(self.embedding.forward(ids), mask=mask)
         return self.out.forward(h)
 
+    @_blas_one_thread
     def backward(self, dlogits):
         dx = self.rnn.backward(self.out.backward(dlogits))
         self.embedding.backward(dx)
         return None
 
+    @_blas_one_thread
     def generate(self, prefix_ids, n: int, temperature: float = 1.0, rng=None) -> list:
         r"""Continue ``prefix_ids`` by ``n`` tokens sampled from the model.
 
@@ -385,6 +399,7 @@ class Seq2Seq(Module):
         keys = self.encoder.forward(self.src_embedding.forward(src), mask=mask)
         return keys, _final_state(self.encoder), mask
 
+    @_blas_one_thread
     def forward(self, src, tgt_in, src_mask=None):
         keys, state, mask = self.encode(src, src_mask)
         tgt_in = _as_id_batch("Seq2Seq", tgt_in, self.padding_idx)
@@ -402,6 +417,7 @@ class Seq2Seq(Module):
         self._cache = (a, keys.shape)
         return self.out.forward(a)
 
+    @_blas_one_thread
     def backward(self, dlogits):
         if self._cache is None:
             raise RuntimeError("Seq2Seq.backward was called before forward: run forward first.")
@@ -477,6 +493,7 @@ class Seq2Seq(Module):
                    else numpy.asarray(to_host(mask.sum(axis=1)), dtype=int))
         return keys, state, mask, N, S, max_len, lengths
 
+    @_blas_one_thread
     def greedy_decode(self, src, bos_id: int, eos_id: int, max_len: int | None = None,
                       src_mask=None) -> list:
         """Translate by taking the most likely token at every step.
@@ -525,6 +542,7 @@ class Seq2Seq(Module):
             self.attention_weights = None
         return out
 
+    @_blas_one_thread
     def beam_search(self, src, bos_id: int, eos_id: int, beam_size: int = 4,
                     max_len: int | None = None, length_penalty: float = 1.0,
                     src_mask=None) -> list:
