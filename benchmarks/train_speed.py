@@ -75,6 +75,7 @@ class Task:
     gdlib_epoch: object = None
     torch_epoch: object = None
     fit_epoch: object = None
+    model: object = None                # the gdlib model the epochs train
     loss_gap: float | None = None       # |first-batch loss gdlib - torch|, same weights
     note: str = ""
     times: dict = field(default_factory=dict)
@@ -262,6 +263,7 @@ def task_mlp(quick: bool, with_torch: bool, threads: int) -> Task:
         t_batches = [((tt(X[i]),), tt(y[i])) for i in idx]
         pair(task, model, loss, tm, torch.nn.CrossEntropyLoss(), g_batches, t_batches, lr)
     task.gdlib_epoch = gdlib_trainer(model, loss, g_batches, lr)
+    task.model = model
     if not quick:
         task.fit_epoch = fit_trainer(make(), nn.SoftmaxCrossEntropy(), X, y, lr, None, threads)
     return task
@@ -302,6 +304,7 @@ def task_cnn(quick: bool, with_torch: bool, threads: int) -> Task:
         t_batches = [((tt(X[i]),), tt(y[i])) for i in idx]
         pair(task, model, loss, tm, T.CrossEntropyLoss(), g_batches, t_batches, lr)
     task.gdlib_epoch = gdlib_trainer(model, loss, g_batches, lr)
+    task.model = model
     if not quick:
         task.fit_epoch = fit_trainer(make(), nn.SoftmaxCrossEntropy(), X, y, lr, None, threads)
     return task
@@ -338,6 +341,7 @@ def task_rnn(quick: bool, with_torch: bool, threads: int) -> Task:
         t_batches = [((tt(ids[i]), tt(last[i])), tt(y[i])) for i in idx]
         pair(task, model, loss, tm, torch.nn.CrossEntropyLoss(), g_batches, t_batches, lr, clip)
     task.gdlib_epoch = gdlib_trainer(model, loss, g_batches, lr, clip)
+    task.model = model
     if not quick:
         task.fit_epoch = fit_trainer(make(), nn.SoftmaxCrossEntropy(), (ids, mask), y, lr, clip,
                                      threads)
@@ -379,6 +383,7 @@ def task_seq2seq(quick: bool, with_torch: bool, threads: int) -> Task:
         pair(task, model, loss, tm, torch.nn.CrossEntropyLoss(ignore_index=tv.pad_id),
              g_batches, t_batches, lr, clip)
     task.gdlib_epoch = gdlib_trainer(model, loss, g_batches, lr, clip)
+    task.model = model
     return task
 
 
