@@ -69,8 +69,8 @@ def test_language_model_gradients(cell):
 
 
 @pytest.mark.parametrize("attention, cell", [
-    (True, "gru"), (False, "gru"), ("additive", "gru"), ("dot", "gru"), (True, "lstm"),
-    (False, "lstm"), ("additive", "rnn"),
+    (True, "gru"), (False, "gru"), ("general", "gru"), ("dot", "gru"), (True, "lstm"),
+    (False, "lstm"), ("general", "rnn"),
 ])
 def test_seq2seq_gradients(attention, cell):
     src, tgt = _src()
@@ -79,7 +79,8 @@ def test_seq2seq_gradients(attention, cell):
     assert res.ok, str(res)
     names = set(res.report)
     assert {"src_embedding.W", "encoder.W_hh", "decoder.W_ih", "out.W"} <= names
-    assert ("attention.W" in names) == (attention is True)
+    assert ("attention.W_q" in names) == (attention is True)     # True = additive
+    assert ("attention.W" in names) == (attention == "general")
 
 
 @pytest.mark.parametrize("attention", [True, False])
@@ -107,7 +108,7 @@ def test_seq2seq_encoder_gets_gradient_only_through_final_state_without_attentio
 
 def test_source_padding_does_not_change_logits():
     src, tgt = _src()
-    for attention in (True, False, "additive"):
+    for attention in (True, False, "general"):
         model = Seq2Seq(9, 11, 4, 5, attention=attention, rng=2, dtype="float64")
         a = to_host(model.forward(src, tgt)).copy()
         wider = np.concatenate([src, np.zeros((3, 4), dtype=src.dtype)], axis=1)

@@ -30,8 +30,8 @@ from gdlib.optim import Adam
 from gdlib.schedules import CosineAnnealingLR
 
 # The translation recipe (see train_translation).
-TRANSLATION = dict(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3, epochs=8,
-                   clip_norm=5.0, attention=True, cell="gru", seed=0)
+TRANSLATION = dict(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=6,
+                   cosine=True, clip_norm=5.0, attention=True, cell="gru", seed=0)
 # The sentiment recipe (see train_sentiment).
 SENTIMENT = dict(embedding_dim=32, hidden_size=64, batch_size=32, lr=1e-2, epochs=4,
                  clip_norm=5.0, cell="gru", pool="last", seed=0)
@@ -42,9 +42,9 @@ def _split(pairs):
     return [s.split() for s, _ in pairs], [t.split() for _, t in pairs]
 
 
-def train_translation(embedding_dim=64, hidden_size=128, batch_size=64, lr=5e-3, epochs=8,
+def train_translation(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=6,
                       clip_norm=5.0, attention=True, cell="gru", seed=0, time_budget=None,
-                      cosine=False, beam_size=4, length_penalty=1.0, decode=True, verbose=True):
+                      cosine=True, beam_size=4, length_penalty=1.0, decode=True, verbose=True):
     """Train Seq2Seq on the shipped corpus; return a dict of model, vocabularies, scores.
 
     Adam (constant rate, or cosine-annealed to 0 over the run with ``cosine=True``) and

@@ -206,11 +206,11 @@ class LanguageModel(Module):
     ----------
     vocab_size, embedding_dim, hidden_size : int
     cell : {"rnn", "gru", "lstm"}
+    rng : None, int or numpy.random.Generator
+    dtype : str or dtype, optional
     nonlinearity : {"tanh", "relu"}
         For ``cell="rnn"``.
     padding_idx : int, optional
-    rng : None, int or numpy.random.Generator
-    dtype : str or dtype, optional
 
     Notes
     -----
@@ -219,8 +219,8 @@ class LanguageModel(Module):
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, cell: str = "rnn",
-                 nonlinearity: str = "tanh", padding_idx: int | None = None, rng=None,
-                 dtype=None):
+                 rng=None, dtype=None, nonlinearity: str = "tanh",
+                 padding_idx: int | None = None):
         super().__init__()
         gen = _init.as_generator(rng)
         kw = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
@@ -309,7 +309,8 @@ class Seq2Seq(Module):
     \mathrm{Enc}(E_x[x_s], \bar h_{s-1})`; the decoder starts from the
     encoder's final state and reads the target shifted right (``<bos> y_1 ...
     y_{T-1}``), :math:`h_t = \mathrm{Dec}(E_y[y_{t-1}], h_{t-1})`. Then, in
-    Luong, Pham and Manning's (2015) "global attention" arrangement,
+    Luong, Pham and Manning's (2015) "global attention" arrangement (with, by default,
+    Bahdanau, Cho and Bengio's additive score),
 
     .. math::
         c_t = \sum_s \alpha_{ts} \bar h_s, \quad
@@ -330,15 +331,18 @@ class Seq2Seq(Module):
     Parameters
     ----------
     src_vocab_size, tgt_vocab_size, embedding_dim, hidden_size : int
-    attention : bool or {"general", "dot", "additive"}, default True
-        ``True`` = ``"general"`` (Luong's :math:`h_t W_a \bar h_s`); ``"dot"``
-        (:math:`h_t \cdot \bar h_s`); ``"additive"`` (Bahdanau's
-        :math:`v^\top \tanh(h_t W_q + \bar h_s W_k)`); ``False``: none.
+    attention : bool or {"additive", "general", "dot"}, default True
+        ``True`` = ``"additive"``, Bahdanau et al.'s score
+        :math:`v^\top \tanh(h_t W_q + \bar h_s W_k)` (``attn_size`` = ``hidden_size``);
+        ``"general"``, Luong et al.'s :math:`h_t W_a \bar h_s`; ``"dot"``,
+        :math:`h_t \cdot \bar h_s`; ``False``: no attention. On the shipped corpus,
+        with the recipe below, the additive score gave test BLEU 95-97 and the general
+        one 68-80 (greedy, beam), so it is the default.
     cell : {"gru", "lstm", "rnn"}
-    padding_idx : int, default 0
-        ``Vocab.pad_id``; source positions holding it are masked out.
     rng : None, int or numpy.random.Generator
     dtype : str or dtype, optional
+    padding_idx : int, default 0
+        ``Vocab.pad_id``; source positions holding it are masked out.
 
     Notes
     -----
@@ -349,17 +353,23 @@ class Seq2Seq(Module):
     step that wrote ``<eos>`` included; ``None`` without attention).
     Decoding runs the layers' forward passes, so it replaces their caches:
     call ``backward`` only right after ``forward``.
+
+    A recipe for the shipped English->French corpus (``tools/tune_translation.py``):
+    ``Seq2Seq(len(src_vocab), len(tgt_vocab), 48, 96, rng=0)``, Adam with ``lr=1e-2``
+    cosine-annealed to 0 over 6 epochs of length-bucketed batches of 64, gradient norm
+    clipped at 5: 12-16 s of training on 2 CPU cores, test BLEU 95-97 greedy or with
+    beam 4 (14-18 without attention; seeds 0-2).
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embedding_dim: int,
-                 hidden_size: int, attention=True, cell: str = "gru", padding_idx: int = 0,
-                 rng=None, dtype=None):
+                 hidden_size: int, attention=True, cell: str = "gru", rng=None, dtype=None,
+                 padding_idx: int = 0):
         super().__init__()
-        kinds = {True: "general", "general": "general", "dot": "dot", "additive": "additive",
+        kinds = {True: "additive", "additive": "additive", "general": "general", "dot": "dot",
                  False: None, None: None}
         if not isinstance(attention, (bool, str, type(None))) or attention not in kinds:
             raise unknown_name_error("attention", attention,
-                                     ["general", "dot", "additive", "True", "False"])
+                                     ["additive", "general", "dot", "True", "False"])
         self.attention_kind = kinds[attention]
         gen = _init.as_generator(rng)
         E, H = embedding_dim, _positive_int("Seq2Seq", "hidden_size", hidden_size)
