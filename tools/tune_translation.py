@@ -29,8 +29,11 @@ from gdlib.nn.seq2seq import Seq2Seq, SequenceClassifier
 from gdlib.optim import Adam
 from gdlib.schedules import CosineAnnealingLR
 
-# The translation recipe (see train_translation).
-TRANSLATION = dict(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=6,
+# The translation recipe (see train_translation). Measured on the 2-core machine, seeds 0-2,
+# attention=True (additive): 4 epochs, 10-11 s of training: test BLEU 90-91 greedy, 92-93 beam 4;
+# 6 epochs, 14-16 s: 95-97 greedy and beam. attention=False, same recipe: BLEU 9 (4 epochs) and
+# 12-14 (6 epochs), 2-5 on sources of 20-25 words where attention keeps 86-95.
+TRANSLATION = dict(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=4,
                    cosine=True, clip_norm=5.0, attention=True, cell="gru", seed=0)
 # The sentiment recipe (see train_sentiment).
 SENTIMENT = dict(embedding_dim=32, hidden_size=64, batch_size=32, lr=1e-2, epochs=4,
@@ -42,7 +45,7 @@ def _split(pairs):
     return [s.split() for s, _ in pairs], [t.split() for _, t in pairs]
 
 
-def train_translation(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=6,
+def train_translation(embedding_dim=48, hidden_size=96, batch_size=64, lr=1e-2, epochs=4,
                       clip_norm=5.0, attention=True, cell="gru", seed=0, time_budget=None,
                       cosine=True, beam_size=4, length_penalty=1.0, decode=True, verbose=True):
     """Train Seq2Seq on the shipped corpus; return a dict of model, vocabularies, scores.
