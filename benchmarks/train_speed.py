@@ -12,8 +12,9 @@ both libraries, at the sizes the lessons use:
   the shipped corpus padded with a mask, Adam(lr=1e-2), gradient clipping at
   norm 5, batch 64;
 - ``seq2seq``: the translator of lesson 19, GRU encoder-decoder (embedding 48,
-  hidden 96) with Luong's "general" attention and teacher forcing, length-bucketed
-  batches of 64, Adam(lr=1e-2), clipping at norm 5.
+  hidden 96) with gdlib's default attention (``Seq2Seq(attention=True)``, Bahdanau's
+  additive score) and teacher forcing, length-bucketed batches of 64, Adam(lr=1e-2),
+  clipping at norm 5.
 
 PyTorch starts from a copy of gdlib's initial weights, and the first batch's
 loss is compared before any step (the ``same loss`` column: the absolute
@@ -203,35 +204,47 @@ def torch_models():
             return self.out(states[torch.arange(ids.shape[0]), last])
 
     class Translator(T.Module):
-        """GRU encoder-decoder with Luong's general attention, as gdlib.nn.Seq2Seq."""
+        """GRU encoder-decoder with attention after the decoder step, as gdlib.nn.Seq2Seq."""
 
         def __init__(self, g):
             super().__init__()
             H = g.hidden_size
             Vs, E = g.src_embedding.params["W"].shape
             Vt = g.tgt_embedding.params["W"].shape[0]
+            self.kind = g.attention_kind                 # "additive", "general", "dot", None
             self.src_embedding = T.Embedding(Vs, E, padding_idx=g.padding_idx)
             self.tgt_embedding = T.Embedding(Vt, E, padding_idx=g.padding_idx)
             self.encoder = T.GRU(E, H, batch_first=True)
             self.decoder = T.GRU(E, H, batch_first=True)
-            self.W_a = T.Parameter(torch.zeros(H, H))
-            self.combine = T.Linear(2 * H, H)
+            self.attn = T.ParameterDict({
+                k: T.Parameter(tt(v)) for k, v in (g.attention.params.items()
+                                                   if g.attention is not None else ())})
+            self.combine = T.Linear(2 * H if self.kind else H, H)
             self.out = T.Linear(H, Vt)
             put(self.src_embedding.weight, g.src_embedding.params["W"])
             put(self.tgt_embedding.weight, g.tgt_embedding.params["W"])
             copy_gru(g.encoder, self.encoder)
             copy_gru(g.decoder, self.decoder)
-            put(self.W_a, g.attention.params["W"])
             copy_dense(g.combine, self.combine)
             copy_dense(g.out, self.out)
+
+        def scores(self, h, keys):
+            a = self.attn
+            if self.kind == "additive":                  # v . tanh(h W_q + k W_k)
+                pre = (h @ a["W_q"])[:, :, None, :] + (keys @ a["W_k"])[:, None, :, :]
+                return torch.tanh(pre) @ a["v"]
+            if self.kind == "general":                   # h W_a k
+                return (h @ a["W"]) @ keys.transpose(1, 2)
+            return h @ keys.transpose(1, 2)              # dot
 
         def forward(self, src, mask, last, tgt_in):
             keys, _ = self.encoder(self.src_embedding(src))        # (N, S, H)
             h0 = keys[torch.arange(src.shape[0]), last]            # last real source state
             h, _ = self.decoder(self.tgt_embedding(tgt_in), h0[None].contiguous())
-            scores = (h @ self.W_a) @ keys.transpose(1, 2)         # (N, T, S)
-            w = torch.softmax(scores.masked_fill(~mask[:, None, :], float("-inf")), dim=-1)
-            feats = torch.cat([w @ keys, h], dim=-1)
+            feats = h
+            if self.kind:
+                e = self.scores(h, keys).masked_fill(~mask[:, None, :], float("-inf"))
+                feats = torch.cat([torch.softmax(e, dim=-1) @ keys, h], dim=-1)
             return self.out(torch.tanh(self.combine(feats)))
 
     return Classifier, Translator
@@ -372,7 +385,8 @@ def task_seq2seq(quick: bool, with_torch: bool, threads: int) -> Task:
     model = nn.Seq2Seq(len(sv), len(tv), emb, hidden, attention=True, cell="gru", rng=0)
     loss = nn.SoftmaxCrossEntropy(ignore_index=tv.pad_id)
     words = sum(int((Yo != tv.pad_id).sum()) for *_, Yo in host)
-    task = Task("seq2seq", f"translation GRU enc-dec + attention, emb {emb}, hidden {hidden}, "
+    task = Task("seq2seq", f"translation GRU enc-dec, {model.attention_kind} attention, emb {emb}, "
+                f"hidden {hidden}, "
                 f"V={len(sv)}/{len(tv)}, {words} target tokens", len(idx),
                 model.num_parameters())
     if with_torch:
