@@ -24,6 +24,7 @@ on both devices).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import types
 
@@ -40,6 +41,7 @@ __all__ = [
     "rng",
     "array_module",
     "describe",
+    "blas_threads",
 ]
 
 ENV_VAR = "GDLIB_DEVICE"
@@ -194,3 +196,45 @@ def describe() -> str:
 
 
 use(os.environ.get(ENV_VAR, "auto"))
+
+
+_BLAS_CONTROLLER: list = []
+
+
+def blas_threads(threads="auto"):
+    """Context manager: limit the CPU BLAS to ``threads`` threads (no effect on CuPy).
+
+    The course's models multiply small matrices (a batch of 64 rows by a few
+    hundred columns), one mini-batch or one time step after the other. Splitting
+    such a product over threads costs more in synchronisation than it saves, and
+    when the cores are busy with other work, waiting threads made the products
+    10 to 50 times slower on the course's 2-core machine (a 64x64 by 64x128
+    float32 product: 22 us on one OpenBLAS thread, 200-300 us on two). gdlib's
+    training loops therefore run on one BLAS thread; the setting is restored
+    afterwards.
+
+    Parameters
+    ----------
+    threads : "auto", int or None
+        ``"auto"``: 1 on NumPy, nothing on CuPy; an int: that many; ``None``:
+        leave BLAS alone. Uses ``threadpoolctl`` (its controller is created once:
+        inspecting the loaded libraries takes milliseconds); without it nothing
+        changes.
+    """
+    if threads is not None and threads != "auto" and (
+            isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"blas_threads must be 'auto', None or an int >= 1, got {threads!r}.")
+    if threads == "auto":
+        threads = 1 if xp.ndarray is numpy.ndarray else None
+    if threads is None:
+        return contextlib.nullcontext()
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER.append(ThreadpoolController())
+        except Exception:  # threadpoolctl missing or unable to inspect the libraries
+            _BLAS_CONTROLLER.append(None)
+    if _BLAS_CONTROLLER[0] is None:
+        return contextlib.nullcontext()
+    return _BLAS_CONTROLLER[0].limit(limits=threads, user_api="blas")

@@ -145,7 +145,7 @@ class GradientModel:
 
     def _train(self, params, loss_and_grad, X, y, batch_size=None, **extra):
         """Run :func:`gdlib.train.train` on ``params`` (a dict, updated in place)."""
-        from ..nn.training import blas_threads
+        from ..backend import blas_threads
         from ..train import train
 
         hyper = dict(self.hyper)

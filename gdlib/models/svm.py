@@ -190,7 +190,7 @@ class LinearSVM(_Classifier):
                 f"solver='pegasos' fixes its own step 1/(lambda t) and update, so "
                 f"{', '.join(given)} cannot be set; use solver='subgradient' to choose them."
             )
-        from ..nn.training import blas_threads
+        from ..backend import blas_threads
         from ..schedules import InverseTimeLR
         from ..train import train
 

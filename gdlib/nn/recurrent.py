@@ -38,13 +38,12 @@ PyTorch's order (GRU: r, z, n; LSTM: i, f, g, o), and two biases ``b_ih``,
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 
 import numpy
 
-from ..backend import asarray, to_host, xp
+from ..backend import asarray, blas_threads, to_host, xp
 from . import init as _init
 from .module import Module, resolve_dtype
 
@@ -115,31 +114,13 @@ def _scatter_add(target, index, values):
         numpy.add.at(target, index, values)
 
 
-_BLAS = []
-
-
 def one_blas_thread():
-    """Context manager: the CPU BLAS on one thread (a no-op on CuPy or without threadpoolctl).
+    """Context manager: the CPU BLAS on one thread (see :func:`gdlib.backend.blas_threads`).
 
-    The recurrent layers multiply small matrices, one time step after the other;
-    splitting such a product over threads costs more in synchronisation than it saves,
-    and when the cores are busy with other work (a notebook server, a test run) waiting
-    threads made a GRU's forward and backward ten to fifty times slower on the course's
-    2-core machine. Their ``forward`` and ``backward`` therefore run on one BLAS thread
-    (the setting is restored afterwards).
+    The recurrent layers multiply small matrices, one time step after the other, so
+    their ``forward`` and ``backward`` run on one BLAS thread (restored afterwards).
     """
-    if xp.ndarray is not numpy.ndarray:
-        return contextlib.nullcontext()
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS.append(ThreadpoolController())
-        except Exception:  # threadpoolctl missing or unable to inspect the libraries
-            _BLAS.append(None)
-    if _BLAS[0] is None:
-        return contextlib.nullcontext()
-    return _BLAS[0].limit(limits=1, user_api="blas")
+    return blas_threads("auto")
 
 
 def _blas_one_thread(method):

@@ -11,11 +11,9 @@ by an optimizer step:
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy
 
-from ..backend import array_module, asarray, xp
+from ..backend import array_module, asarray, blas_threads, xp
 from ..train import History, train
 from .module import Module
 
@@ -47,39 +45,6 @@ def _prepare_inputs(model: Module, X) -> tuple:
             a = a.astype(dtype)      # once, not once per batch
         out.append(a)
     return tuple(out)
-
-
-@contextlib.contextmanager
-def blas_threads(threads="auto"):
-    """Limit NumPy's BLAS threads inside a ``with`` block (no effect on CuPy).
-
-    The course's layers multiply small matrices (a batch of 64 rows by a few
-    hundred columns). For those, BLAS threads cost more than they give,
-    badly so on a busy machine: measured on a shared 2-core machine, a
-    64x64 by 64x128 float32 product took 22 us on one OpenBLAS thread and
-    200-300 us on two. ``"auto"`` therefore means one thread on NumPy.
-
-    Parameters
-    ----------
-    threads : "auto", int or None
-        ``"auto"``: 1 on NumPy; an int: that many; ``None``: leave BLAS alone.
-        Needs ``threadpoolctl`` (installed with scikit-learn); without it
-        nothing changes.
-    """
-    if threads == "auto":
-        threads = 1 if xp.ndarray is numpy.ndarray else None
-    if threads is None:
-        yield
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"blas_threads must be 'auto', None or an int >= 1, got {threads!r}.")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        yield
-        return
-    with threadpool_limits(limits=threads, user_api="blas"):
-        yield
 
 
 def accuracy(logits_or_labels, y) -> float:
