@@ -137,7 +137,7 @@ class LinearSVM(_Classifier):
         return 1.0 / (self.C * n)
 
     def _prepare(self, X):
-        if getattr(self, "lam_", None) is None:      # loss() before fit: lambda from this X
+        if getattr(self, "params_", None) is None:   # loss() before fit: lambda from this X
             self.lam_ = self._lam(X.shape[0])
 
     def _loss_and_grad(self, params, batch):
