@@ -450,3 +450,15 @@ def test_numpy_cupy_parity(make, diabetes, cancer, digits):
             pytest.approx(score_cpu, abs=1e-9)
     finally:
         backend.use(previous)
+
+
+def test_svm_loss_before_fit_uses_the_size_of_the_data_it_is_given():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    w = np.ones(3)
+    model = LinearSVM(C=1.0)
+    model.loss(X, y, coef=w, intercept=0.0)
+    half = model.loss(X[:20], y[:20], coef=w, intercept=0.0)
+    fresh = LinearSVM(C=1.0).loss(X[:20], y[:20], coef=w, intercept=0.0)
+    assert half == pytest.approx(fresh, rel=1e-12)
