@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import numpy
 
-from ..backend import array_module, asarray, xp
+from ..backend import array_module
 from .layers import sigmoid
 from .module import Module
+from .module import on_backend as _on_backend
 
 __all__ = ["SoftmaxCrossEntropy", "MSELoss", "BCEWithLogits"]
-
-
-def _on_backend(a):
-    if isinstance(a, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
-        return asarray(a)
-    if not hasattr(a, "dtype"):
-        return asarray(numpy.asarray(a))
-    return a
 
 
 def _no_forward(name: str):

@@ -31,7 +31,8 @@ import numpy
 
 from ..backend import asarray, to_host, xp
 
-__all__ = ["Module", "Sequential", "get_default_dtype", "set_default_dtype", "resolve_dtype"]
+__all__ = ["Module", "Sequential", "get_default_dtype", "set_default_dtype", "resolve_dtype",
+           "on_backend"]
 
 _DEFAULT_DTYPE = numpy.dtype("float32")
 
@@ -66,6 +67,19 @@ def resolve_dtype(dtype=None) -> numpy.dtype:
             f"dtype must be a floating dtype such as 'float32' or 'float64', got {dtype!r}."
         )
     return new
+
+
+def on_backend(a):
+    """``a`` as an array of the current backend; lists and numbers become arrays.
+
+    A NumPy array is moved to the GPU when CuPy is the backend; an array already
+    on the backend is returned as it is (no copy).
+    """
+    if not (hasattr(a, "dtype") and hasattr(a, "shape")):
+        a = numpy.asarray(a)
+    if isinstance(a, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
+        a = asarray(a)
+    return a
 
 
 class Module:

@@ -46,6 +46,7 @@ import numpy
 from ..backend import asarray, blas_threads, to_host, xp
 from . import init as _init
 from .module import Module, resolve_dtype
+from .module import on_backend as _on_backend
 
 __all__ = ["Embedding", "RNN", "GRU", "LSTM", "one_blas_thread"]
 
@@ -58,14 +59,6 @@ def _positive_int(owner: str, name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
         raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}.")
     return int(value)
-
-
-def _on_backend(a):
-    if isinstance(a, (list, tuple)):
-        a = numpy.asarray(a)
-    if isinstance(a, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
-        a = asarray(a)
-    return a
 
 
 def _as_ids(owner: str, ids, vocab_size: int | None = None):

@@ -13,19 +13,12 @@ from __future__ import annotations
 
 import numpy
 
-from ..backend import array_module, asarray, blas_threads, xp
+from ..backend import array_module, blas_threads
 from ..train import History, train
 from .module import Module
+from .module import on_backend as _to_backend
 
 __all__ = ["fit", "predict", "accuracy", "blas_threads"]
-
-
-def _to_backend(a):
-    if isinstance(a, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
-        return asarray(a)
-    if not hasattr(a, "shape"):
-        return asarray(numpy.asarray(a))
-    return a
 
 
 def _model_dtype(model: Module):
