@@ -6,8 +6,8 @@ hand:
 
 - nbgrader solution cells and graded test cells get ``hide-input``: the code is
   folded behind a toggle, so no solution shows until the reader unfolds it;
-- interactive widget cells (``# NBVAL_IGNORE_OUTPUT`` and a ``gdlib.widgets``
-  explorer) get ``remove-output``: the website shows the static figure of the next
+- interactive widget cells (tagged ``nbval-ignore-output``, nbval's own cell tag,
+  and showing a ``gdlib.widgets`` explorer) get ``remove-output``: the website shows the static figure of the next
   cell instead of a widget that needs a live kernel.
 
 Run ``python tools/tag_cells.py`` after editing a lesson (``--check`` only reports,
@@ -33,7 +33,8 @@ def wanted_tags(cell: dict) -> set[str]:
     tags = set()
     if meta.get("solution") or meta.get("grade"):
         tags.add("hide-input")
-    if source.lstrip().startswith("# NBVAL_IGNORE_OUTPUT") and "explorer" in source:
+    own_tags = cell.get("metadata", {}).get("tags", [])
+    if "nbval-ignore-output" in own_tags and "explorer" in source:
         tags.add("remove-output")
     return tags
 
