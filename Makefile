@@ -1,4 +1,5 @@
-# The course's commands. `make lab` opens the course, `make test` runs every check.
+# The course's commands. `make lab` opens the course (your own copies of the lessons, in
+# my-lessons/), `make test` runs every check.
 # Both create the virtual environment .venv on first use.
 
 PYTHON ?= python3
@@ -12,10 +13,14 @@ REF_PY ?= $(PY)
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: lab test test-fast lint bench fixtures book clean help
+.PHONY: fresh solutions instructor
 .PHONY: release autograde feedback export grade
 
 help:
-	@echo "make lab        set up (first time) and open the course in JupyterLab"
+	@echo "make lab        set up (first time) and open your copies of the lessons (my-lessons/) in JupyterLab"
+	@echo "make fresh LESSON=03-gradient-descent      a new copy of one lesson (the old one kept in my-lessons/backups/)"
+	@echo "make solutions LESSON=03-gradient-descent  print one lesson's solutions"
+	@echo "make instructor the lesson sources (lessons/, with solutions) and nbgrader's instructor tools in JupyterLab"
 	@echo "make test       set up (first time) and run every check: ruff, unit tests, notebooks"
 	@echo "make test-fast  the library's unit tests only"
 	@echo "make book       build the website strictly into book/_build/html"
@@ -31,8 +36,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# The learner's JupyterLab (tools/learner.py): the missing exercise copies are made in
+# my-lessons/ (git-ignored, never overwritten), then JupyterLab opens there with its own
+# config (my-lessons/.jupyter: no instructor tools). LAB_ARGS go to JupyterLab, e.g.
+# LAB_ARGS="--no-browser --port=8890". LESSON is a folder of lessons/.
+LESSON   ?=
+LAB_ARGS ?=
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab lessons/
+	$(PY) tools/learner.py lab $(LAB_ARGS)
+
+fresh: $(STAMP)
+	$(PY) tools/learner.py fresh "$(LESSON)"
+
+solutions: $(STAMP)
+	@$(PY) tools/learner.py solutions "$(LESSON)"
+
+# The sources with the solutions and hidden tests, and nbgrader's create-assignment and
+# formgrader tools (run from the course root, where nbgrader_config.py is).
+instructor: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/lessons $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
