@@ -33,7 +33,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .download import data_home, fetch
+from .download import (
+    ArchiveError,
+    ArchiveLimits,
+    _cache_dir_error,
+    damaged_archive,
+    data_home,
+    fetch,
+    is_damage,
+    tar_members,
+    zip_members,
+)
 
 __all__ = [
     "LabeledText",
@@ -89,7 +99,10 @@ def _shuffled(items: list, seed):
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as err:
+        raise _cache_dir_error(path.parent, err) from err
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -156,20 +169,11 @@ def load_imdb(split: str = "train", cache_dir=None, url: str = IMDB_URL,
                     progress=progress)
     parsed = {s: archive.with_name(f"aclImdb_v1.{sha256[:12]}.{s}.jsonl")
               for s in ("train", "test")}
-    if not parsed[split].is_file():
-        examples = {"train": [], "test": []}
-        with tarfile.open(archive, "r:*") as tf:
-            for member in tf:
-                m = _IMDB_MEMBER.match(member.name)
-                if m is None or not member.isfile():
-                    continue
-                s, polarity, number, _rating = m.groups()
-                text = tf.extractfile(member).read().decode("utf-8", errors="replace")
-                examples[s].append((polarity == "pos", int(number), _clean_review(text)))
+    # Both splits are parsed and checked before either is written, and a cache is used
+    # only when both files are there: a refused archive leaves no half-written cache.
+    if not all(path.is_file() for path in parsed.values()):
+        examples = _read_imdb(archive)
         for s, rows in examples.items():
-            if not rows:
-                raise ValueError(f"{archive} holds no aclImdb/{s}/pos or neg reviews: "
-                                 "is it the aclImdb_v1 archive?")
             rows.sort()
             lines = (json.dumps([text, int(pos)], ensure_ascii=False) for pos, _, text in rows)
             _atomic_write_text(parsed[s], "\n".join(lines) + "\n")
@@ -178,16 +182,56 @@ def load_imdb(split: str = "train", cache_dir=None, url: str = IMDB_URL,
     return _shuffled(items, seed)
 
 
+def _read_imdb(archive: Path) -> dict:
+    """``{"train": [...], "test": [...]}`` from the archive; both splits must be there."""
+    examples = {"train": [], "test": []}
+    try:
+        with tarfile.open(archive, "r:*") as tf:
+            for member in tar_members(tf, ArchiveLimits(archive)):
+                m = _IMDB_MEMBER.match(member.name)
+                if m is None or not member.isfile():
+                    continue
+                s, polarity, number, _rating = m.groups()
+                text = tf.extractfile(member).read().decode("utf-8", errors="replace")
+                examples[s].append((polarity == "pos", int(number), _clean_review(text)))
+    except ArchiveError:
+        raise
+    except Exception as err:
+        if is_damage(err):
+            raise damaged_archive(archive, err) from err
+        raise
+    for s, rows in examples.items():
+        if not rows:
+            raise ArchiveError(f"{archive} holds no aclImdb/{s}/pos or neg reviews: is it "
+                               "the aclImdb_v1 archive? Nothing was cached; delete the file "
+                               "if it is not.")
+    return examples
+
+
 # ----------------------------------------------------------------------------
 # SST-2
 
 
-def _zip_member(zf: zipfile.ZipFile, name: str, archive) -> str:
-    """The member of ``zf`` whose path ends with ``name`` (any top folder)."""
-    for member in zf.namelist():
-        if member == name or member.endswith("/" + name):
-            return member
-    raise ValueError(f"{archive} has no member {name!r}; it holds {zf.namelist()[:10]}")
+def _read_zip_member(archive: Path, name: str) -> str:
+    """The text of the member of ``archive`` whose path ends with ``name`` (any top folder).
+
+    The members' sizes are checked against :class:`gdlib.data.download.ArchiveLimits`
+    first; a damaged archive is named, with the advice to delete it.
+    """
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            zip_members(zf, ArchiveLimits(archive))
+            for member in zf.namelist():
+                if member == name or member.endswith("/" + name):
+                    return zf.read(member).decode("utf-8")
+            raise ArchiveError(f"{archive} has no member {name!r}; it holds "
+                               f"{zf.namelist()[:10]}")
+    except ArchiveError:
+        raise
+    except Exception as err:
+        if is_damage(err):
+            raise damaged_archive(archive, err) from err
+        raise
 
 
 def load_sst2(split: str = "train", cache_dir=None, url: str = SST2_URL,
@@ -220,8 +264,7 @@ def load_sst2(split: str = "train", cache_dir=None, url: str = SST2_URL,
     _check_split(split, ("train", "dev", "validation", "test"))
     name = {"validation": "dev"}.get(split, split) + ".tsv"
     archive = fetch(url, sha256, filename="SST-2.zip", cache_dir=cache_dir, progress=progress)
-    with zipfile.ZipFile(archive) as zf:
-        raw = zf.read(_zip_member(zf, name, archive)).decode("utf-8")
+    raw = _read_zip_member(archive, name)
     lines = raw.splitlines()
     header = lines[0].split("\t") if lines else []
     if "sentence" not in header:
@@ -301,27 +344,60 @@ def load_anki_pairs(lang: str = "fra", sha256: str | None = None, cache_dir=None
     _need_sha256(sha256, "load_anki_pairs", url)
     archive = fetch(url, sha256, filename=f"{lang}-eng.zip", cache_dir=cache_dir,
                     progress=progress)
-    with zipfile.ZipFile(archive) as zf:
-        raw = zf.read(_zip_member(zf, f"{lang}.txt", archive)).decode("utf-8")
+    raw = _read_zip_member(archive, f"{lang}.txt")
     return _shuffled(_parse_pairs(raw.splitlines(), lowercase, max_pairs), seed)
 
 
-def _read_text(path: Path) -> io.TextIOBase:
-    if path.name.endswith(".bz2"):
-        return io.TextIOWrapper(bz2.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+class _CappedReader(io.RawIOBase):
+    """A decompressing stream that refuses to give more than the archive limits allow."""
+
+    def __init__(self, raw, limits: ArchiveLimits, name: str):
+        self.raw, self.limits, self.name, self.count = raw, limits, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.raw.readinto(buffer)
+        self.count += n
+        self.limits.check_member(self.name, self.count, self.limits.packed)
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _lines(path: Path):
+    """The lines of a text file, ``.bz2``-compressed or not, within the archive limits.
+
+    A ``.bz2`` file that cannot be decompressed is named, with the advice to delete it.
+    """
+    try:
+        if path.name.endswith(".bz2"):
+            capped = _CappedReader(bz2.open(path, "rb"), ArchiveLimits(path), path.name)
+            f = io.TextIOWrapper(io.BufferedReader(capped), encoding="utf-8")
+        else:
+            f = open(path, encoding="utf-8")
+        with f:
+            yield from f
+    except ArchiveError:
+        raise
+    except Exception as err:
+        if is_damage(err):
+            raise damaged_archive(path, err) from err
+        raise
 
 
 def _tatoeba_sentences(path: Path, wanted: set | None = None) -> dict[int, str]:
     out = {}
-    with _read_text(path) as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) < 3 or not cols[0].isdigit():
-                continue
-            sid = int(cols[0])
-            if wanted is None or sid in wanted:
-                out[sid] = cols[2]
+    for line in _lines(path):
+        cols = line.rstrip("\n").split("\t")
+        if len(cols) < 3 or not cols[0].isdigit():
+            continue
+        sid = int(cols[0])
+        if wanted is None or sid in wanted:
+            out[sid] = cols[2]
     return out
 
 
@@ -374,11 +450,10 @@ def load_tatoeba(src: str = "eng", tgt: str = "fra", sha256: dict | None = None,
     paths = {k: fetch(f"{base}/{rel}", sha256[k], filename=Path(rel).name, cache_dir=folder,
                       progress=progress) for k, rel in files.items()}
     links = []
-    with _read_text(paths["links"]) as f:
-        for line in f:
-            cols = line.split()
-            if len(cols) >= 2 and cols[0].isdigit() and cols[1].isdigit():
-                links.append((int(cols[0]), int(cols[1])))
+    for line in _lines(paths["links"]):
+        cols = line.split()
+        if len(cols) >= 2 and cols[0].isdigit() and cols[1].isdigit():
+            links.append((int(cols[0]), int(cols[1])))
     src_text = _tatoeba_sentences(paths["src"], {a for a, _ in links})
     tgt_text = _tatoeba_sentences(paths["tgt"], {b for _, b in links})
     lines = (f"{src_text[a]}\t{tgt_text[b]}" for a, b in links
