@@ -41,13 +41,38 @@ Tolerances follow :func:`numpy.isclose`: an entry passes when
 
 Every check accepts NumPy or CuPy arrays (CuPy ones are copied to the host with
 :func:`gdlib.backend.to_host` before comparing).
+
+In a notebook
+-------------
+Importing this module inside IPython installs :func:`install_notebook_hooks`:
+
+- a :class:`Feedback` shows as its message alone, without the traceback through
+  this module (the learner's own frame is named when the mistake raised there);
+- an exercise that still raises ``NotImplementedError`` is reported as "not written
+  yet", naming the function to write;
+- warnings print to standard output, so a correct answer whose code warns does not
+  fail its test cell (nbgrader fails a test cell that writes to standard error).
+
+Write-it-yourself exercises
+---------------------------
+While an exercise's tests run the learner's function, :func:`switched_off` makes
+the library's version of the same thing (and any notebook helper that wraps it)
+raise a :class:`Feedback` saying so, so that an answer made of library calls
+fails its tests::
+
+    with switched_off(gdlib.optim.Adam, task="the Adam update"):
+        got = adam_step(x, g, m, v, t=1)
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
+import sys
+import types
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -61,6 +86,8 @@ __all__ = [
     "check_function",
     "check_update_rule",
     "check_true",
+    "switched_off",
+    "install_notebook_hooks",
     "VERBOSE",
 ]
 
@@ -90,10 +117,44 @@ class Feedback(AssertionError):
         self.name = name
         self.kind = kind
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows a failed check: the message, not a traceback.
+
+        When the mistake raised inside the learner's own code (a ``Feedback``
+        chained from their exception), the line of their cell where it happened
+        is added, since that is where they will look.
+        """
+        lines = [f"\x1b[0;31mFeedback\x1b[0m: {self.args[0] if self.args else ''}"]
+        where = _learner_frame(self.__cause__)
+        if where:
+            lines.append(where)
+        return lines
+
 
 def _passed(name: str) -> None:
     if VERBOSE:
         print(f"\u2713 {name}")
+
+
+def _is_notebook_code(filename: str) -> bool:
+    """Code typed in a notebook cell (IPython names those files like this)."""
+    return filename.startswith("<ipython-input") or "ipykernel_" in filename or \
+        filename.startswith("<cell")
+
+
+def _learner_frame(exc: BaseException | None) -> str:
+    """``"  in f, cell line 3: x = ..."`` for the innermost notebook frame of ``exc``."""
+    if exc is None or exc.__traceback__ is None:
+        return ""
+    import linecache
+    import traceback
+
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if _is_notebook_code(frame.filename):
+            line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+            found = f"  (in `{frame.name}`, line {frame.lineno} of its cell: {line})"
+    return found
 
 
 def _fmt(x, precision: int = 6) -> str:
@@ -704,3 +765,156 @@ def check_update_rule(student_step: Callable, reference_step: Callable, x0, grad
         x = x_ref
         state = tuple(np.asarray(to_host(s), dtype=float) for s in ref[1:])
     _passed(f"{name} on {steps} step{'s' if steps > 1 else ''}")
+
+
+# -- write-it-yourself exercises ---------------------------------------------------
+
+
+def _off_stub(obj, task: str | None):
+    """A stand-in for ``obj`` that raises a :class:`Feedback` when called."""
+    qualname = f"{getattr(obj, '__module__', 'gdlib')}.{getattr(obj, '__qualname__', obj)}"
+    qualname = qualname.replace("gdlib.optim.base.", "gdlib.optim.")
+    what = task or f"`{getattr(obj, '__name__', 'it')}`"
+    message = (
+        f"this exercise asks you to write {what} yourself; {qualname} is switched off "
+        "while its tests run. Write the computation with NumPy instead of calling it."
+    )
+
+    def refuse(*args, **kwargs):
+        raise Feedback(message, getattr(obj, "__name__", "library"), "switched_off")
+
+    if isinstance(obj, type):
+        return type(obj.__name__, (), {"__new__": lambda cls, *a, **k: refuse(),
+                                       "__doc__": message, "_switched_off": obj})
+    refuse.__name__ = getattr(obj, "__name__", "switched_off")
+    refuse.__doc__ = message
+    refuse._switched_off = obj
+    return refuse
+
+
+def _holders(namespace_modules):
+    """Every (container, key) pair, in the modules given, worth scanning."""
+    for module in namespace_modules:
+        yield vars(module)
+        for value in list(vars(module).values()):
+            if isinstance(value, dict) and value is not vars(module):
+                yield value  # registries such as {"adam": Adam}
+
+
+@contextlib.contextmanager
+def switched_off(*objects, task: str | None = None, namespace: Mapping | None = None):
+    """Make the library's versions of what an exercise asks for unavailable.
+
+    Inside the ``with`` block every reference to one of ``objects`` found in the
+    ``gdlib`` modules, in their registries (module-level dicts), in the
+    notebook's namespace (``__main__``, or ``namespace``) and in the defaults and
+    closures of the notebook's functions is replaced by a stand-in that raises
+    a :class:`Feedback` ("this exercise asks you to write Adam yourself; ...").
+    Everything is put back on leaving the block, also after an error.
+
+    Parameters
+    ----------
+    *objects : callables or classes
+        What the learner must not call (``gdlib.optim.Adam``, ``minimize``, or a
+        notebook helper that wraps them).
+    task : str, optional
+        The exercise in the learner's words (``"the Adam update"``).
+    namespace : dict, optional
+        The namespace the learner's code runs in (default: ``__main__``'s).
+
+    Notes
+    -----
+    Call the reference *before* or *outside* the block; the checks themselves
+    (:func:`check_close` and friends) keep working inside it.
+    """
+    targets = {id(o): o for o in objects if o is not None}
+    if not targets:
+        yield
+        return
+    stubs = {key: _off_stub(obj, task) for key, obj in targets.items()}
+    user_ns = namespace if namespace is not None else vars(sys.modules["__main__"])
+    modules = [m for name, m in list(sys.modules.items())
+               if m is not None and (name == "gdlib" or name.startswith("gdlib."))
+               and name != __name__]
+    undo: list[Callable[[], None]] = []
+
+    def swap_in(container: dict) -> None:
+        for key, value in list(container.items()):
+            stub = stubs.get(id(value))
+            if stub is not None and value is targets[id(value)]:
+                container[key] = stub
+                undo.append(lambda c=container, k=key, v=value: c.__setitem__(k, v))
+
+    try:
+        for container in _holders(modules):
+            swap_in(container)
+        swap_in(user_ns)
+        for value in list(user_ns.values()):
+            if not isinstance(value, types.FunctionType):
+                continue
+            if value.__defaults__:
+                old = value.__defaults__
+                if any(id(d) in stubs for d in old):
+                    value.__defaults__ = tuple(stubs.get(id(d), d) for d in old)
+                    undo.append(lambda f=value, o=old: setattr(f, "__defaults__", o))
+            if value.__kwdefaults__:
+                swap_in(value.__kwdefaults__)
+            for cell in value.__closure__ or ():
+                try:
+                    content = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if id(content) in stubs:
+                    cell.cell_contents = stubs[id(content)]
+                    undo.append(lambda c=cell, v=content: setattr(c, "cell_contents", v))
+        yield
+    finally:
+        for restore in reversed(undo):
+            restore()
+
+
+# -- notebook hooks ----------------------------------------------------------------
+
+
+def _not_implemented_handler(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler for ``NotImplementedError``: name the function to write."""
+    import traceback
+
+    frames = traceback.extract_tb(tb)
+    own = [f for f in frames if _is_notebook_code(f.filename) and f.name != "<module>"]
+    where = own[-1].name if own else (frames[-1].name if frames else "")
+    if where and where != "<module>":
+        text = (f"`{where}` is not written yet: replace `raise NotImplementedError()` in "
+                f"its exercise cell with your code, run that cell, then run this one again.")
+    else:
+        text = ("this exercise is not written yet: replace `raise NotImplementedError()` "
+                "with your code, run that cell, then run this one again.")
+    if value is not None and str(value):
+        text += f" ({value})"
+    stb = [f"\x1b[0;31mNot done yet\x1b[0m: {text}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def _showwarning_to_stdout(message, category, filename, lineno, file=None, line=None):
+    print(f"{category.__name__}: {message}", file=sys.stdout)
+
+
+def install_notebook_hooks(shell=None) -> bool:
+    """Set up an IPython kernel for the exercises (done on import in IPython).
+
+    Registers the ``NotImplementedError`` handler, and prints warnings to standard
+    output (see the module's documentation). Returns whether a shell was found.
+    """
+    if shell is None:
+        ipython = sys.modules.get("IPython")
+        get = getattr(ipython, "get_ipython", None) if ipython else None
+        shell = get() if get else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    shell.set_custom_exc((NotImplementedError,), _not_implemented_handler)
+    warnings.showwarning = _showwarning_to_stdout
+    return True
+
+
+install_notebook_hooks()

@@ -348,3 +348,52 @@ def test_cupy_arrays_are_compared_on_the_host(gpu_backend):
     assert fb.kind == "sign"
     check_function(lambda x: 2 * x, lambda x: 2 * x, [cp.asarray(W)], name="df")
     check_shape(cp.zeros((2, 3)), (2, 3))
+
+
+# -- in a notebook: rendering, unfinished exercises, write-it-yourself ------------------
+
+
+def test_feedback_renders_as_its_message_without_a_traceback():
+    fb = feedback(check_close, -W, W, "grad")
+    lines = fb._render_traceback_()
+    assert "sign is flipped" in lines[0] and "Traceback" not in "\n".join(lines)
+
+
+def test_feedback_names_the_learners_line_when_their_code_raised():
+    def step(x):
+        return x[5]  # IndexError inside the learner's code
+
+    step.__code__ = step.__code__.replace(co_filename="/tmp/ipykernel_1/123.py")
+    fb = feedback(check_function, step, lambda x: x, [np.zeros(2)], name="step")
+    assert fb.kind == "exception" and "in `step`" in fb._render_traceback_()[-1]
+
+
+def test_switched_off_replaces_every_reference_and_restores_them():
+    from gdlib import optim, train
+    from gdlib.optim import Adam
+
+    namespace = {"Adam": Adam, "alias": Adam}
+
+    def sneaky(impl=Adam):
+        return impl
+
+    namespace["sneaky"] = sneaky
+    with grading.switched_off(Adam, task="Adam", namespace=namespace):
+        for ref in (optim.Adam, namespace["Adam"], namespace["alias"], sneaky()):
+            with pytest.raises(Feedback, match="write Adam yourself.*switched off"):
+                ref(np.zeros(2))
+        with pytest.raises(Feedback, match="switched off"):
+            train.minimize(lambda x: float(x @ x), np.ones(2), "adam", steps=1,
+                           grad=lambda x: 2 * x)
+    assert optim.Adam is Adam and namespace["alias"] is Adam and sneaky() is Adam
+    opt = Adam(np.zeros(2))
+    assert isinstance(opt, Adam)
+
+
+def test_switched_off_restores_after_an_error():
+    from gdlib import optim
+
+    original = optim.SGD
+    with pytest.raises(ZeroDivisionError), grading.switched_off(optim.SGD, namespace={}):
+        1 / 0
+    assert optim.SGD is original
