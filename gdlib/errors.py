@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["DivergenceError", "NonFiniteGradientError", "unknown_name_error"]
+__all__ = [
+    "DivergenceError",
+    "NonFiniteGradientError",
+    "GradientOverflowError",
+    "NonFiniteInputError",
+    "unknown_name_error",
+]
 
 
 class DivergenceError(FloatingPointError):
@@ -31,6 +37,23 @@ class DivergenceError(FloatingPointError):
 
 class NonFiniteGradientError(ValueError):
     """A gradient handed to an optimizer holds NaN or infinity."""
+
+
+class GradientOverflowError(NonFiniteGradientError):
+    """A gradient is finite but so large that the update rule would overflow.
+
+    Adam and its relatives square the gradient: in float64 any entry above
+    about 1.3e154 has an infinite square, the second moment becomes infinite
+    and the step silently 0 (or NaN). Such a gradient is refused instead.
+    """
+
+
+class NonFiniteInputError(ValueError):
+    """The loss (or gradient) is NaN or infinite before any step was taken.
+
+    Nothing has diverged yet: the data, the initial point or the loss function
+    itself produce the non-finite number.
+    """
 
 
 def unknown_name_error(kind: str, name: str, choices) -> ValueError:

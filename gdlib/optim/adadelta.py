@@ -8,7 +8,7 @@ Source
 
 from __future__ import annotations
 
-from .base import Optimizer, check_beta, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_beta, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adadelta"]
 
@@ -55,7 +55,7 @@ class Adadelta(Optimizer):
         super().__init__(
             params, lr=check_lr(lr), rho=check_beta("rho", rho), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            maximize=bool(maximize),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Optimizer, check_lr, check_nonnegative, xp
+from .base import Optimizer, _real, check_bool, check_lr, check_nonnegative, xp
 
 __all__ = ["Adafactor"]
 
@@ -68,12 +68,14 @@ class Adafactor(Optimizer):
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, maximize=False):
-        beta2_decay = float(beta2_decay)
-        if not beta2_decay <= 0:
+        beta2_decay = _real("beta2_decay", beta2_decay)
+        if not -math.inf < beta2_decay <= 0:
             raise ValueError(
-                f"Invalid beta2_decay={beta2_decay!r}: it must be <= 0 (-0.8 is the default); "
-                "the second-moment weight is 1 - t**beta2_decay."
+                f"Invalid beta2_decay={beta2_decay!r}: it must be a finite number <= 0 (-0.8 is "
+                "the default); the second-moment weight is 1 - t**beta2_decay."
             )
+        if isinstance(eps, (str, bytes)):
+            raise TypeError(f"eps must be a pair (eps1 or None, eps2), got {eps!r}.")
         try:
             eps1, eps2 = eps
         except (TypeError, ValueError):
@@ -81,13 +83,15 @@ class Adafactor(Optimizer):
         if eps1 is not None:
             eps1 = check_nonnegative("eps[0]", eps1)
         eps2 = check_nonnegative("eps[1]", eps2)
-        d = float(d)
-        if not d >= 1.0:
-            raise ValueError(f"Invalid clipping threshold d={d!r}: it must be >= 1.")
+        d = _real("d", d)
+        if not 1.0 <= d < math.inf:
+            raise ValueError(
+                f"Invalid clipping threshold d={d!r}: it must be a finite number >= 1."
+            )
         super().__init__(
             params, lr=check_lr(lr), beta2_decay=beta2_decay, eps=(eps1, eps2), d=d,
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            maximize=bool(maximize),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

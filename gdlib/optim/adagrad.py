@@ -8,7 +8,7 @@ Source
 
 from __future__ import annotations
 
-from .base import Optimizer, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adagrad"]
 
@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             initial_accumulator_value=check_nonnegative(
                 "initial_accumulator_value", initial_accumulator_value),
-            eps=check_eps(eps), maximize=bool(maximize),
+            eps=check_eps(eps), maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

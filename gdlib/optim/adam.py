@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Optimizer, check_betas, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adam", "AdamW"]
 
@@ -60,7 +60,7 @@ class Adam(Optimizer):
         super().__init__(
             params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            amsgrad=bool(amsgrad), maximize=bool(maximize),
+            amsgrad=check_bool("amsgrad", amsgrad), maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

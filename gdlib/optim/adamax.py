@@ -8,7 +8,7 @@ Source
 
 from __future__ import annotations
 
-from .base import Optimizer, check_betas, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adamax"]
 
@@ -48,13 +48,14 @@ class Adamax(Optimizer):
     """
 
     elementwise = True
+    squares_gradient = False
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  maximize=False):
         super().__init__(
             params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            maximize=bool(maximize),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

@@ -18,13 +18,15 @@ cache-sized slices of large arrays (the same code, on views).
 
 from __future__ import annotations
 
+import difflib
 import math
-from numbers import Real
+from collections.abc import Mapping
+from numbers import Integral, Real
 
 import numpy
 
 from ..backend import array_module, asarray, to_host, xp
-from ..errors import NonFiniteGradientError
+from ..errors import GradientOverflowError, NonFiniteGradientError
 
 __all__ = [
     "Optimizer",
@@ -33,6 +35,9 @@ __all__ = [
     "check_beta",
     "check_eps",
     "check_positive",
+    "check_real",
+    "check_bool",
+    "check_int",
 ]
 
 
@@ -41,11 +46,78 @@ __all__ = [
 
 
 def _real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__}).")
     value = float(value)
     if math.isnan(value):
         raise ValueError(f"{name} must be a number, got NaN.")
+    return value
+
+
+def check_real(name: str, value, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float in the interval from ``low`` to ``high``.
+
+    NumPy scalars are accepted; booleans, strings, NaN and infinity are not.
+    ``low_open`` / ``high_open`` exclude the end points.
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not a real number.
+    ValueError
+        When it is NaN, infinite or outside the interval (the message names ``name``).
+    """
+    value = _real(name, value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if math.isinf(value) or too_low or too_high:
+        left = "-inf" if low is None else f"{low:g}"
+        right = "inf" if high is None else f"{high:g}"
+        interval = (("(" if low_open or low is None else "[") + f"{left}, {right}"
+                    + (")" if high_open or high is None else "]"))
+        raise ValueError(f"Invalid {name}={value!r}: it must be a finite number in {interval}.")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` when it is a real boolean (``True``, ``False`` or a NumPy bool).
+
+    Anything else is refused, so that ``nesterov="False"`` (a non-empty string,
+    hence true) or ``maximize=0.5`` cannot switch an option on by accident.
+    """
+    if isinstance(value, (bool, numpy.bool_)):
+        return bool(value)
+    raise TypeError(
+        f"{name} must be True or False, got {value!r} ({type(value).__name__}); "
+        "strings and numbers are not read as booleans."
+    )
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an ``int`` in ``[minimum, maximum]``; never rounds or truncates.
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not an integer (``2.9``, ``"3"``, ``True``).
+    ValueError
+        When it lies outside the range.
+    """
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} ({type(value).__name__}); "
+            "it is not rounded, pass int(...) yourself if that is what you mean."
+        )
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            rule = f"an integer >= {minimum}"
+        elif minimum is None:
+            rule = f"an integer <= {maximum}"
+        else:
+            rule = f"an integer in [{minimum}, {maximum}]"
+        raise ValueError(f"Invalid {name}={value!r}: it must be {rule}.")
     return value
 
 
@@ -117,7 +189,7 @@ def check_betas(betas, names=("betas[0]", "betas[1]")) -> tuple[float, ...]:
 
 def _flatten(tree, what: str) -> tuple[list, list[str], str]:
     """Return ``(arrays, names, kind)`` for a single array, a sequence or a dict."""
-    if isinstance(tree, dict):
+    if isinstance(tree, Mapping):
         return list(tree.values()), [str(k) for k in tree], "dict"
     if isinstance(tree, (list, tuple)):
         return list(tree), [f"{what}[{i}]" for i in range(len(tree))], "list"
@@ -129,6 +201,64 @@ def _is_array(a) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "__setitem__")
 
 
+def _writable(a) -> bool:
+    flags = getattr(a, "flags", None)
+    return bool(getattr(flags, "writeable", True))
+
+
+def _byte_bounds(a) -> tuple[int, int]:
+    """The first and one-past-last byte a NumPy array can touch."""
+    try:
+        from numpy.lib.array_utils import byte_bounds  # NumPy >= 2
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        byte_bounds = numpy.byte_bounds  # noqa: NPY201
+    return byte_bounds(a)
+
+
+def _share_memory(a, b) -> bool:
+    """Whether two arrays have an element in common (exact for simple layouts)."""
+    mod = array_module(a)
+    if mod is not array_module(b):
+        return False
+    if mod is numpy:
+        try:
+            return bool(numpy.shares_memory(a, b, max_work=10**6))
+        except numpy.exceptions.TooHardError:  # pragma: no cover - exotic strides
+            return True
+    return bool(mod.may_share_memory(a, b))
+
+
+def _first_overlap(arrays) -> tuple[int, int] | None:
+    """Indices of two arrays that share memory, or None.
+
+    Sorts the NumPy arrays by their memory span and tests only the pairs whose
+    spans overlap (cheap for the usual disjoint parameters); other arrays
+    (CuPy) are compared pairwise.
+    """
+    spans, others = [], []
+    for i, a in enumerate(arrays):
+        if a.size == 0:
+            continue
+        if isinstance(a, numpy.ndarray):
+            lo, hi = _byte_bounds(a)
+            spans.append((lo, hi, i))
+        else:
+            others.append(i)
+    spans.sort()
+    open_spans: list[tuple[int, int]] = []          # (end, index) of spans still open
+    for lo, hi, i in spans:
+        open_spans = [(end, j) for end, j in open_spans if end > lo]
+        for _, j in open_spans:
+            if _share_memory(arrays[j], arrays[i]):
+                return (min(i, j), max(i, j))
+        open_spans.append((hi, i))
+    for k, i in enumerate(others):
+        for j in others[k + 1:]:
+            if _share_memory(arrays[i], arrays[j]):
+                return (i, j)
+    return None
+
+
 class Optimizer:
     """Base class of gdlib's optimizers.
 
@@ -136,7 +266,8 @@ class Optimizer:
     ----------
     params : array, list of arrays, or dict of arrays
         The parameters to optimize. They are updated in place, so they must be
-        floating-point arrays (NumPy, or CuPy on the GPU), not Python scalars.
+        writable floating-point arrays (NumPy, or CuPy on the GPU), not Python
+        scalars, and no two of them may share memory.
     **hyper
         The hyper-parameters, already validated by the subclass. Each becomes an
         attribute (``opt.lr``), which a schedule may change between steps.
@@ -153,10 +284,17 @@ class Optimizer:
     t : int
         The number of steps taken so far.
     check_finite : bool
-        When true (default), :meth:`step` refuses gradients with NaN or infinity.
+        When true (default), :meth:`step` refuses gradients with NaN or
+        infinity, and gradients too large for the update rule (see
+        :class:`~gdlib.errors.GradientOverflowError`).
 
     Notes
     -----
+    A step is all or nothing: every gradient is checked (structure, dict keys,
+    shape, dtype, finiteness) and so is the learning rate, before any parameter,
+    any state or the step counter ``t`` changes. A step that raises leaves the
+    optimizer and the parameters exactly as they were.
+
     A subclass implements :meth:`init_state` and :meth:`update`. When its rule
     acts on each element independently it sets ``elementwise = True``; large
     arrays are then updated in slices of ``chunk_size`` elements, which keeps
@@ -170,6 +308,9 @@ class Optimizer:
     elementwise: bool = False
     #: Elements per slice for the cache-blocked path (CPU only).
     chunk_size: int = 1 << 16
+    #: The rule squares the gradient (or takes its norm): a gradient whose square
+    #: overflows would silently turn the step into 0 or NaN, so it is refused.
+    squares_gradient: bool = True
 
     def __init__(self, params, **hyper):
         arrays, names, kind = _flatten(params, "params")
@@ -187,9 +328,23 @@ class Optimizer:
                     f"parameter {n!r} has dtype {a.dtype}; optimizers need floating-point arrays. "
                     "Convert it with .astype(float)."
                 )
+            if not _writable(a):
+                raise ValueError(
+                    f"parameter {n!r} is read-only (flags.writeable is False), so it cannot be "
+                    "updated in place: pass a writable copy, e.g. np.array(w)."
+                )
+        pair = _first_overlap(arrays)
+        if pair is not None:
+            i, j = pair
+            raise ValueError(
+                f"parameters {names[i]!r} and {names[j]!r} share memory (the same array listed "
+                "twice, or overlapping views of one buffer), so each step would update those "
+                "numbers twice. List every array once (copy a view that must be separate)."
+            )
         self.params = arrays
         self.names = names
         self._kind = kind
+        self._keys = list(params) if kind == "dict" else None
         self._hyper_names = tuple(hyper)
         for k, v in hyper.items():
             setattr(self, k, v)
@@ -224,15 +379,23 @@ class Optimizer:
         Parameters
         ----------
         grads : array, list of arrays, or dict of arrays
-            Gradients with the same structure and shapes as ``params``.
+            Gradients with the same structure and shapes as ``params``; a dict
+            is matched to the parameters by key (in any order).
 
         Raises
         ------
         ValueError
-            When a gradient's shape differs from its parameter's.
+            When a gradient's shape differs from its parameter's, or the keys
+            or the number of gradients do not match the parameters.
+        TypeError
+            When a gradient is ``None``, not numeric, or complex.
         NonFiniteGradientError
-            When a gradient holds NaN or infinity (``check_finite``).
+            When a gradient holds NaN or infinity (``check_finite``), or is so
+            large that the rule would overflow (:class:`GradientOverflowError`).
+
+        Nothing changes when it raises: parameters, state and ``t`` stay as they were.
         """
+        self._check_lr()
         gs = self._check_grads(grads)
         self.t += 1
         for p, g, state in zip(self.params, gs, self.state):
@@ -259,54 +422,226 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the state saved by :meth:`state_dict`."""
-        name = state_dict.get("optimizer", type(self).__name__)
-        if name != type(self).__name__:
-            raise ValueError(
-                f"this state was saved by {name}, not {type(self).__name__}: "
-                f"create a {name} to load it."
-            )
-        saved = state_dict["state"]
-        if len(saved) != len(self.params):
-            raise ValueError(
-                f"the saved state has {len(saved)} parameters, this optimizer has "
-                f"{len(self.params)}."
-            )
-        for k, v in state_dict.get("hyper", {}).items():
-            setattr(self, k, tuple(v) if isinstance(v, list) else v)
-        self.t = int(state_dict["t"])
-        self.state = [
-            {k: (asarray(v) if isinstance(v, numpy.ndarray) else v) for k, v in s.items()}
-            for s in saved
-        ]
+        """Restore the state saved by :meth:`state_dict`.
+
+        Everything is checked first: the optimizer's name, the step counter,
+        the hyper-parameters (by the constructor's own checks), and every state
+        entry (its keys, and each array's shape and finiteness, against the
+        parameters). Only then is anything copied, so a state that does not
+        fit raises and leaves the optimizer untouched. Arrays are copied: later
+        steps never write into ``state_dict``.
+        """
+        hyper, t, state = self._validate_state_dict(state_dict)
+        for k, v in hyper.items():
+            setattr(self, k, v)
+        self.t = t
+        self.state = state
+        self._on_load()
 
     # -- machinery -------------------------------------------------------------
 
+    def _on_load(self) -> None:
+        """Forget caches derived from the hyper-parameters or ``t`` (after a load)."""
+
+    def _param_tree(self):
+        """The parameters in the structure they were given (array, list or dict)."""
+        if self._kind == "dict":
+            return dict(zip(self._keys, self.params))
+        return self.params[0] if self._kind == "single" else list(self.params)
+
+    def _validate_state_dict(self, state_dict) -> tuple[dict, int, list]:
+        """Check a saved state against this optimizer; return ``(hyper, t, state)`` copies."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"state_dict must be a dict as returned by state_dict(), got "
+                f"{type(state_dict).__name__}."
+            )
+        fields = {"optimizer", "t", "hyper", "state"}
+        missing, unexpected = fields - set(state_dict), set(state_dict) - fields
+        if missing or unexpected:
+            raise ValueError(
+                f"state_dict must have exactly the keys {sorted(fields)}; missing "
+                f"{sorted(missing)}, unexpected {sorted(map(str, unexpected))}."
+            )
+        name = state_dict["optimizer"]
+        if name != type(self).__name__:
+            raise ValueError(
+                f"state_dict['optimizer'] is {name!r}: this state was saved by {name}, not "
+                f"{type(self).__name__}; create a {name} to load it."
+            )
+        t = check_int("state_dict['t']", state_dict["t"], minimum=0)
+        saved_hyper = state_dict["hyper"]
+        if not isinstance(saved_hyper, Mapping):
+            raise TypeError(
+                f"state_dict['hyper'] must be a dict, got {type(saved_hyper).__name__}."
+            )
+        missing = set(self._hyper_names) - set(saved_hyper)
+        unexpected = set(saved_hyper) - set(self._hyper_names)
+        if missing or unexpected:
+            raise ValueError(
+                f"state_dict['hyper'] does not fit {type(self).__name__}: missing "
+                f"{sorted(missing)}, unexpected {sorted(map(str, unexpected))}."
+            )
+        # The constructor's own checks, on a throwaway optimizer over the same arrays.
+        try:
+            probe = type(self)(self._param_tree(), **saved_hyper)
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"state_dict['hyper'] is invalid: {exc}") from None
+        saved = state_dict["state"]
+        if not isinstance(saved, (list, tuple)):
+            raise TypeError(
+                f"state_dict['state'] must be a list with one dict per parameter, got "
+                f"{type(saved).__name__}."
+            )
+        if len(saved) != len(self.params):
+            raise ValueError(
+                f"state_dict['state'] has {len(saved)} entries (one per parameter), this "
+                f"optimizer has {len(self.params)} parameters."
+            )
+        state = []
+        for i, (p, entry) in enumerate(zip(self.params, saved)):
+            where = f"state_dict['state'][{i}] (parameter {self.names[i]!r})"
+            if not isinstance(entry, Mapping):
+                raise TypeError(f"{where} must be a dict, got {type(entry).__name__}.")
+            state.append(probe._check_state_entry(where, i, p, entry, t))
+        return probe.hyper, t, state
+
+    def _check_state_entry(self, where: str, i: int, p, entry, t: int) -> dict:
+        """Check one parameter's saved state; return a fresh copy on the device.
+
+        The default: before the first step (``t == 0``) the entry must be empty;
+        after it, it must hold exactly the keys of :meth:`init_state`, each
+        array with its parameter's shape and finite, each scalar a finite number.
+        """
+        expected = self.init_state(p) if t > 0 else {}
+        _check_keys(where, entry, set(expected), t)
+        return {k: _load_value(f"{where}[{k!r}]", entry[k], e) for k, e in expected.items()}
+
+    def _check_lr(self) -> None:
+        """The learning rate may have been set by a schedule or by hand: check it again."""
+        if "lr" in self._hyper_names:
+            lr = self.lr
+            if not (type(lr) is float and 0.0 <= lr < math.inf):
+                self.lr = check_lr(lr, name="lr (as set on the optimizer, e.g. by a schedule)")
+
     def _check_grads(self, grads) -> list:
+        """The gradients, matched to the parameters and checked; nothing is changed."""
+        gs = self._match_grads(grads)
+        return [self._check_grad(p, g, name) for p, g, name in zip(self.params, gs, self.names)]
+
+    def _match_grads(self, grads) -> list:
+        """The gradients in the order of ``self.params`` (a dict is matched by key)."""
+        if self._kind == "dict":
+            if not isinstance(grads, Mapping):
+                raise TypeError(
+                    f"params is a dict (keys {self._keys!r}), so grads must be a dict with the "
+                    f"same keys; got {type(grads).__name__}. Matching by position would apply "
+                    "gradients to the wrong parameters."
+                )
+            missing = [k for k in self._keys if k not in grads]
+            known = set(self._keys)
+            extra = [k for k in grads if k not in known]
+            if missing or extra:
+                hint = ""
+                if extra and missing:
+                    close = difflib.get_close_matches(str(extra[0]), [str(k) for k in missing], 1)
+                    hint = f" Did you mean {close[0]!r} for {extra[0]!r}?" if close else ""
+                parts = ([f"missing gradient(s) for {missing!r}"] if missing else []) + (
+                    [f"unexpected key(s) {extra!r}"] if extra else [])
+                raise ValueError(
+                    f"grads must match params by key: {', '.join(parts)}.{hint}"
+                )
+            return [grads[k] for k in self._keys]
         gs, _, kind = _flatten(grads, "grads")
-        if len(gs) != len(self.params) or (kind == "single") != (self._kind == "single"):
+        if kind == "dict" or len(gs) != len(self.params) or (kind == "single") != (
+                self._kind == "single"):
             raise ValueError(
                 f"grads must match params: expected {len(self.params)} gradient(s) "
                 f"({self._kind}), got {len(gs)} ({kind})."
             )
-        out = []
-        for p, g, name in zip(self.params, gs, self.names):
-            if not hasattr(g, "shape"):
-                g = asarray(g, dtype=p.dtype)
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"gradient for {name!r} has shape {tuple(g.shape)} but the parameter has "
-                    f"shape {tuple(p.shape)}: they must be the same (did you forget a sum over "
-                    "the batch, or transpose?)."
-                )
-            if self.check_finite and not _all_finite(g):
-                raise NonFiniteGradientError(
-                    f"gradient for {name!r} holds NaN or infinity at step {self.t + 1}. The run "
-                    "has probably diverged: try a smaller learning rate "
-                    f"(lr={getattr(self, 'lr', None)!r} now) or clip the gradients."
-                )
-            out.append(g)
-        return out
+        return gs
+
+    def _check_grad(self, p, g, name: str):
+        """One gradient, checked against its parameter; returned ready for :meth:`update`."""
+        if g is None:
+            raise TypeError(
+                f"gradient for {name!r} is None: every parameter needs a gradient array "
+                "(did the backward pass run? give zeros for a parameter the loss ignores)."
+            )
+        if not (hasattr(g, "shape") and hasattr(g, "dtype")):
+            try:
+                g = asarray(g)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"gradient for {name!r} must be an array of numbers, got "
+                    f"{type(g).__name__} ({exc})."
+                ) from None
+        kind = g.dtype.kind
+        if kind == "c":
+            raise TypeError(
+                f"gradient for {name!r} is complex ({g.dtype}) but the parameter is real "
+                f"({p.dtype}): a real loss has a real gradient; take the real part only if "
+                "you know why."
+            )
+        if kind in "iu":
+            g = g.astype(p.dtype)
+        elif kind != "f":
+            raise TypeError(
+                f"gradient for {name!r} has dtype {g.dtype}; it must hold real numbers "
+                "(a floating-point array like the parameter)."
+            )
+        if g.shape != p.shape:
+            raise ValueError(
+                f"gradient for {name!r} has shape {tuple(g.shape)} but the parameter has "
+                f"shape {tuple(p.shape)}: they must be the same (did you forget a sum over "
+                "the batch, or transpose?)."
+            )
+        if not _writable(p):
+            raise ValueError(
+                f"parameter {name!r} has become read-only (flags.writeable is False), so it "
+                "cannot be updated in place."
+            )
+        if array_module(g) is not array_module(p):
+            g = to_host(g) if isinstance(p, numpy.ndarray) else asarray(g)
+        if array_module(g).may_share_memory(g, p):
+            g = g.copy()   # the rule may write p before it has read all of g
+        if self.check_finite:
+            self._check_magnitude(p, g, name)
+        return g
+
+    def _check_magnitude(self, p, g, name: str) -> None:
+        """Refuse NaN/inf, and gradients whose square (or value) overflows.
+
+        One reduction in the usual case: :math:`g \\cdot g` is at most the
+        largest float exactly when every entry and every square is finite.
+        Only when it is not are the entries looked at one by one.
+        """
+        mod = array_module(g)
+        limit = min(float(mod.finfo(p.dtype).max), float(mod.finfo(g.dtype).max))
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            ss = float(mod.vdot(g.reshape(-1), g.reshape(-1)))
+        if ss <= limit:
+            return
+        if not bool(mod.isfinite(g).all()):
+            if self.t == 0:
+                why = ("This is the first step, so nothing has diverged yet: your inputs or "
+                       "initial point give a non-finite gradient.")
+            else:
+                why = ("The run has probably diverged: try a smaller learning rate "
+                       f"(lr={getattr(self, 'lr', None)!r} now) or clip the gradients.")
+            raise NonFiniteGradientError(
+                f"gradient for {name!r} holds NaN or infinity at step {self.t + 1}. {why}"
+            )
+        top = float(mod.abs(g).max())
+        if top > limit or (self.squares_gradient and top * top > limit):
+            raise GradientOverflowError(
+                f"gradient for {name!r} is finite but huge at step {self.t + 1} (largest "
+                f"|entry| {top:.3g}): {type(self).__name__} squares it, and the square overflows "
+                f"{numpy.dtype(p.dtype).name} to infinity, which would silently make the step 0. "
+                "Rescale the loss, clip the gradients (clip_norm=... or "
+                "gdlib.clipping.clip_grad_norm_), or lower the learning rate if the run diverges."
+            )
 
     def _apply(self, p, g, state) -> None:
         n = p.size
@@ -330,6 +665,48 @@ class Optimizer:
             sub = {k: v[lo:lo + c] for k, v in arrays.items()}
             sub.update(scalars)
             self.update(pf[lo:lo + c], gf[lo:lo + c], sub, self.t)
+
+
+# ----------------------------------------------------------------------------
+# Loading saved state: check everything, copy nothing shared.
+
+
+def _check_keys(where: str, entry, expected: set, t: int) -> None:
+    got = set(entry)
+    if got != expected:
+        missing, unexpected = expected - got, got - expected
+        when = "before the first step (t=0)" if t == 0 else f"after {t} step(s)"
+        raise ValueError(
+            f"{where} does not fit the optimizer {when}: missing {sorted(missing)}, "
+            f"unexpected {sorted(map(str, unexpected))}."
+        )
+
+
+def _load_value(where: str, value, like):
+    """``value`` checked against ``like`` (an array or a number) and copied to the device."""
+    if _is_array(like):
+        return _load_array(where, value, like.shape, like.dtype)
+    if like is None:
+        if value is not None:
+            raise TypeError(f"{where} must be None, got {type(value).__name__}.")
+        return None
+    return check_real(where, value)
+
+
+def _load_array(where: str, value, shape, dtype):
+    """A finite real array of this shape, copied onto the device in ``dtype``."""
+    if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+        raise TypeError(f"{where} must be an array of shape {tuple(shape)}, got "
+                        f"{type(value).__name__}.")
+    host = to_host(value)
+    if host.dtype.kind not in "fiu":
+        raise TypeError(f"{where} must hold real numbers, got dtype {host.dtype}.")
+    if tuple(host.shape) != tuple(shape):
+        raise ValueError(f"{where} has shape {tuple(host.shape)}, the parameter needs "
+                         f"{tuple(shape)}.")
+    if not numpy.isfinite(host).all():
+        raise ValueError(f"{where} holds NaN or infinity: the saved state is corrupt.")
+    return asarray(numpy.array(host, dtype=dtype, copy=True))
 
 
 def _all_finite(g) -> bool:

@@ -22,9 +22,18 @@ stopping rules and constants are kept so the two give the same iterates.
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
-from .base import Optimizer, _copy_host, asarray, check_lr, check_nonnegative, xp
+from .base import (
+    Optimizer,
+    _check_keys,
+    _copy_host,
+    _load_array,
+    check_int,
+    check_lr,
+    check_nonnegative,
+    check_real,
+    xp,
+)
 
 __all__ = ["LBFGS", "strong_wolfe"]
 
@@ -174,12 +183,6 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
-def _positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"Invalid {name}={value!r}: it must be an integer >= 1.")
-    return int(value)
-
-
 class LBFGS(Optimizer):
     r"""Limited-memory BFGS (Nocedal 1980; Liu and Nocedal 1989), as ``torch.optim.LBFGS``.
 
@@ -247,9 +250,11 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        max_iter = _positive_int("max_iter", max_iter)
-        max_eval = max_iter * 5 // 4 if max_eval is None else _positive_int("max_eval", max_eval)
-        if line_search_fn not in (None, "strong_wolfe"):
+        max_iter = check_int("max_iter", max_iter, minimum=1)
+        max_eval = max_iter * 5 // 4 if max_eval is None else check_int("max_eval", max_eval,
+                                                                         minimum=1)
+        if not (line_search_fn is None or (isinstance(line_search_fn, str)
+                                           and line_search_fn == "strong_wolfe")):
             raise ValueError(
                 f"Invalid line_search_fn={line_search_fn!r}: use None (fixed steps) or "
                 "'strong_wolfe'."
@@ -258,7 +263,7 @@ class LBFGS(Optimizer):
             params, lr=check_lr(lr), max_iter=max_iter, max_eval=max_eval,
             tolerance_grad=check_nonnegative("tolerance_grad", tolerance_grad),
             tolerance_change=check_nonnegative("tolerance_change", tolerance_change),
-            history_size=_positive_int("history_size", history_size),
+            history_size=check_int("history_size", history_size, minimum=1),
             line_search_fn=line_search_fn,
         )
 
@@ -315,22 +320,33 @@ class LBFGS(Optimizer):
                 "LBFGS.step needs a closure, a function of no arguments returning (loss, grads) "
                 f"at the current parameters; got {type(closure).__name__}."
             )
+        # All or nothing: a closure that fails half-way (or returns a bad
+        # gradient) leaves the parameters, the memory and t as they were.
+        saved_params = [p.copy() for p in self.params]
+        saved_state = [{k: (list(v) if isinstance(v, list) else v) for k, v in s.items()}
+                       for s in self.state]
+        saved_t = self.t
         self._closure = closure
         try:
             return self._step()
+        except BaseException:
+            for p, saved in zip(self.params, saved_params):
+                p[...] = saved
+            self.state, self.t = saved_state, saved_t
+            raise
         finally:
             self._closure = None
 
     def _step(self):
         lr, max_iter, max_eval = self.lr, self.max_iter, self.max_eval
         tolerance_grad, tolerance_change = self.tolerance_grad, self.tolerance_change
+        self._check_lr()
+        loss, orig_loss, flat_grad = self._evaluate()
         self.t += 1
         # L-BFGS's state is global; like torch, it is kept with the first parameter.
         state = self.state[0]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
-
-        loss, orig_loss, flat_grad = self._evaluate()
         current_evals = 1
         state["func_evals"] += 1
         opt_cond = float(xp.abs(flat_grad).max()) <= tolerance_grad
@@ -433,12 +449,44 @@ class LBFGS(Optimizer):
         ]
         return out
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
-        for s in self.state:
-            for k in ("old_dirs", "old_stps"):
-                if k in s:
-                    s[k] = [asarray(a) for a in s[k]]
-            if "ro" in s:
-                s["ro"] = list(s["ro"])
+    #: The keys of the memory kept with the first parameter after a full iteration.
+    _MEMORY = ("func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag",
+               "prev_flat_grad", "prev_loss")
+
+    def _check_state_entry(self, where, i, p, entry, t):
+        """The memory lives with the first parameter; the other entries stay empty."""
+        if i > 0 or t == 0 or not entry:
+            _check_keys(where, entry, set(), t)
+            return {}
+        keys = set(self._MEMORY) if set(entry) - {"func_evals", "n_iter"} else {
+            "func_evals", "n_iter"}
+        _check_keys(where, entry, keys, t)
+        out = {k: check_int(f"{where}[{k!r}]", entry[k], minimum=0)
+               for k in ("func_evals", "n_iter")}
+        if len(keys) == 2:
+            return out
+        n = sum(q.size for q in self.params)
+        dtype = self.params[0].dtype
+        for k in ("d", "prev_flat_grad"):
+            out[k] = _load_array(f"{where}[{k!r}]", entry[k], (n,), dtype)
+        for k in ("t", "H_diag", "prev_loss"):
+            out[k] = check_real(f"{where}[{k!r}]", entry[k])
+        lists = {}
+        for k in ("old_dirs", "old_stps", "ro"):
+            v = entry[k]
+            if not isinstance(v, (list, tuple)):
+                raise TypeError(f"{where}[{k!r}] must be a list, got {type(v).__name__}.")
+            lists[k] = v
+        lengths = {len(v) for v in lists.values()}
+        if len(lengths) != 1 or lengths.pop() > self.history_size:
+            raise ValueError(
+                f"{where}: old_dirs, old_stps and ro must have the same length, at most "
+                f"history_size={self.history_size}; got "
+                f"{[len(v) for v in lists.values()]}."
+            )
+        for k in ("old_dirs", "old_stps"):
+            out[k] = [_load_array(f"{where}[{k!r}][{j}]", a, (n,), dtype)
+                      for j, a in enumerate(lists[k])]
+        out["ro"] = [check_real(f"{where}['ro'][{j}]", r) for j, r in enumerate(lists["ro"])]
+        return out
 

@@ -9,7 +9,7 @@ Source
 
 from __future__ import annotations
 
-from .base import Optimizer, check_betas, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_betas, check_bool, check_lr, check_nonnegative, xp
 
 __all__ = ["Lion"]
 
@@ -56,12 +56,13 @@ class Lion(Optimizer):
     """
 
     elementwise = True
+    squares_gradient = False
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=1e-3, maximize=False):
         super().__init__(
             params, lr=check_lr(lr), betas=check_betas(betas),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            maximize=bool(maximize),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

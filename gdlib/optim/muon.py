@@ -14,9 +14,17 @@ Sources
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
-from .base import Optimizer, check_eps, check_lr, check_nonnegative, xp
+from .base import (
+    Optimizer,
+    check_bool,
+    check_eps,
+    check_int,
+    check_lr,
+    check_nonnegative,
+    check_real,
+    xp,
+)
 
 __all__ = ["Muon", "newton_schulz"]
 
@@ -109,28 +117,28 @@ class Muon(Optimizer):
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5, adjust_lr_fn=None):
-        if adjust_lr_fn not in (None, "original", "match_rms_adamw"):
+        if not (adjust_lr_fn is None or (isinstance(adjust_lr_fn, str)
+                                         and adjust_lr_fn in ("original", "match_rms_adamw"))):
             raise ValueError(
                 f"Invalid adjust_lr_fn={adjust_lr_fn!r}: choose None, 'original' or "
                 "'match_rms_adamw'."
             )
-        if isinstance(ns_steps, bool) or not isinstance(ns_steps, Integral) or not (
-            0 <= ns_steps < 100
-        ):
-            raise ValueError(f"Invalid ns_steps={ns_steps!r}: it must be an integer in [0, 100).")
+        ns_steps = check_int("ns_steps", ns_steps, minimum=0, maximum=99)
         try:
-            coeffs = tuple(float(c) for c in ns_coefficients)
-        except (TypeError, ValueError):
+            coeffs = tuple(ns_coefficients)
+        except TypeError:
             raise TypeError(
                 f"ns_coefficients must be three numbers (a, b, c), got {ns_coefficients!r}."
             ) from None
         if len(coeffs) != 3:
             raise ValueError(f"ns_coefficients must hold 3 numbers, got {len(coeffs)}.")
+        coeffs = tuple(check_real(f"ns_coefficients[{i}]", c) for i, c in enumerate(coeffs))
         super().__init__(
             params, lr=check_lr(lr),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            momentum=check_nonnegative("momentum", momentum), nesterov=bool(nesterov),
-            ns_coefficients=coeffs, eps=check_eps(eps), ns_steps=int(ns_steps),
+            momentum=check_nonnegative("momentum", momentum),
+            nesterov=check_bool("nesterov", nesterov),
+            ns_coefficients=coeffs, eps=check_eps(eps), ns_steps=ns_steps,
             adjust_lr_fn=adjust_lr_fn,
         )
         for p, name in zip(self.params, self.names):

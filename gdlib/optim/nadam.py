@@ -10,7 +10,7 @@ Sources
 
 from __future__ import annotations
 
-from .base import Optimizer, check_betas, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["NAdam"]
 
@@ -71,9 +71,13 @@ class NAdam(Optimizer):
             params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             momentum_decay=check_nonnegative("momentum_decay", momentum_decay),
-            decoupled_weight_decay=bool(decoupled_weight_decay), maximize=bool(maximize),
+            decoupled_weight_decay=check_bool("decoupled_weight_decay", decoupled_weight_decay),
+            maximize=check_bool("maximize", maximize),
         )
         self._mu_products = (0, 1.0)   # (t, Π_t), extended one step at a time
+
+    def _on_load(self) -> None:
+        self._mu_products = (0, 1.0)   # Π_t depends on betas and momentum_decay: recompute
 
     def mu(self, t: int) -> float:
         """Dozat's momentum schedule :math:`\\mu_t = \\beta_1 (1 - 0.5 \\cdot 0.96^{t\\psi})`."""

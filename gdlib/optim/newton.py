@@ -68,6 +68,8 @@ class Newton(Optimizer):
     True
     """
 
+    squares_gradient = False
+
     def __init__(self, params, lr=1.0, damping=0.0):
         super().__init__(params, lr=check_lr(lr), damping=check_nonnegative("damping", damping))
         if len(self.params) != 1 or self.params[0].ndim != 1:
@@ -94,10 +96,22 @@ class Newton(Optimizer):
         SingularHessianError
             When :math:`H + \\mu I` is singular (the message suggests damping).
         """
+        self._check_lr()
         (g,) = self._check_grads(grads)
         p = self.params[0]
         d = p.shape[0]
-        H = xp.asarray(hessian, dtype=p.dtype)
+        if hessian is None or getattr(getattr(hessian, "dtype", None), "kind", "f") not in "fiu":
+            raise TypeError(
+                f"hessian must be a real ({d}, {d}) array, got {type(hessian).__name__}"
+                f"{' of dtype ' + str(hessian.dtype) if hasattr(hessian, 'dtype') else ''}."
+            )
+        try:
+            H = xp.asarray(hessian, dtype=p.dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"hessian must be a real ({d}, {d}) array of numbers, got "
+                f"{type(hessian).__name__} ({exc})."
+            ) from None
         if H.shape != (d, d):
             raise ValueError(
                 f"hessian has shape {tuple(H.shape)} but the parameter has {d} entries: "
@@ -105,10 +119,12 @@ class Newton(Optimizer):
             )
         if self.check_finite and not _all_finite(H):
             raise ValueError(f"hessian holds NaN or infinity at step {self.t + 1}.")
+        direction = self.direction(g, H, self.t + 1)   # may raise: nothing changed yet
         self.t += 1
-        self.update(p, g, H, self.t)
+        p -= self.lr * direction                                       # θ -= η d
 
-    def update(self, p, g, H, t):
+    def direction(self, g, H, t):
+        r"""The Newton direction :math:`d`, the solution of :math:`(H + \mu I) d = g`."""
         if self.damping:
             H = H + self.damping * xp.eye(H.shape[0], dtype=H.dtype)   # H + μI
         try:
@@ -117,7 +133,10 @@ class Newton(Optimizer):
             raise self._singular(t) from exc
         if not _all_finite(direction):      # CuPy returns inf/NaN instead of raising
             raise self._singular(t)
-        p -= self.lr * direction                                       # θ -= η d
+        return direction
+
+    def update(self, p, g, H, t):
+        p -= self.lr * self.direction(g, H, t)                          # θ -= η d
 
     def _singular(self, t) -> SingularHessianError:
         return SingularHessianError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Optimizer, check_betas, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["RAdam"]
 
@@ -71,7 +71,8 @@ class RAdam(Optimizer):
         super().__init__(
             params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            decoupled_weight_decay=bool(decoupled_weight_decay), maximize=bool(maximize),
+            decoupled_weight_decay=check_bool("decoupled_weight_decay", decoupled_weight_decay),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

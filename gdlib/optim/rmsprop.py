@@ -11,7 +11,7 @@ Source
 
 from __future__ import annotations
 
-from .base import Optimizer, check_beta, check_eps, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_beta, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["RMSprop"]
 
@@ -64,8 +64,9 @@ class RMSprop(Optimizer):
         super().__init__(
             params, lr=check_lr(lr), alpha=check_beta("alpha", alpha), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            momentum=check_nonnegative("momentum", momentum), centered=bool(centered),
-            maximize=bool(maximize),
+            momentum=check_nonnegative("momentum", momentum),
+            centered=check_bool("centered", centered),
+            maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):

@@ -8,13 +8,12 @@ Source
 
 from __future__ import annotations
 
-from numbers import Integral
-
 from .base import (
     Optimizer,
     check_beta,
     check_betas,
     check_eps,
+    check_int,
     check_lr,
     check_nonnegative,
     xp,
@@ -78,14 +77,10 @@ class ScheduleFreeAdamW(Optimizer):
                  warmup_steps=0, weight_lr_power=2.0):
         b1, b2 = check_betas(betas)
         check_beta("betas[0]", b1, low_inclusive=False)   # x = (y - (1-β1) z)/β1 needs β1 > 0
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, Integral) or (
-            warmup_steps < 0
-        ):
-            raise ValueError(f"Invalid warmup_steps={warmup_steps!r}: it must be an integer >= 0.")
         super().__init__(
             params, lr=check_lr(lr), betas=(b1, b2), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            warmup_steps=int(warmup_steps),
+            warmup_steps=check_int("warmup_steps", warmup_steps, minimum=0),
             weight_lr_power=check_nonnegative("weight_lr_power", weight_lr_power),
         )
 

@@ -16,7 +16,7 @@ Sources
 
 from __future__ import annotations
 
-from .base import Optimizer, check_lr, check_nonnegative, xp
+from .base import Optimizer, check_bool, check_lr, check_nonnegative, check_real, xp
 
 __all__ = ["GD", "SGD"]
 
@@ -40,9 +40,10 @@ class GD(Optimizer):
     """
 
     elementwise = True
+    squares_gradient = False
 
     def __init__(self, params, lr=0.1, maximize=False):
-        super().__init__(params, lr=check_lr(lr), maximize=bool(maximize))
+        super().__init__(params, lr=check_lr(lr), maximize=check_bool("maximize", maximize))
 
     def update(self, p, g, state, t):
         if self.maximize:
@@ -72,7 +73,7 @@ class SGD(Optimizer):
     momentum : float, default 0
         Momentum factor :math:`\mu \ge 0` (Polyak 1964); 0.9 is usual.
     dampening : float, default 0
-        Dampening :math:`\tau` of the momentum.
+        Dampening :math:`\tau \in [0, 1]` of the momentum.
     weight_decay : float, default 0
         L2 penalty :math:`\lambda \ge 0`, added to the gradient.
     nesterov : bool, default False
@@ -82,11 +83,13 @@ class SGD(Optimizer):
     """
 
     elementwise = True
+    squares_gradient = False
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, maximize=False):
         momentum = check_nonnegative("momentum", momentum)
-        dampening = float(dampening)
+        dampening = check_real("dampening", dampening, 0.0, 1.0)
+        nesterov = check_bool("nesterov", nesterov)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 "nesterov=True requires momentum > 0 and dampening == 0 "
@@ -95,7 +98,7 @@ class SGD(Optimizer):
         super().__init__(
             params, lr=check_lr(lr), momentum=momentum, dampening=dampening,
             weight_decay=check_nonnegative("weight_decay", weight_decay),
-            nesterov=bool(nesterov), maximize=bool(maximize),
+            nesterov=nesterov, maximize=check_bool("maximize", maximize),
         )
 
     def init_state(self, p):
