@@ -4,6 +4,12 @@ The metrics take NumPy or CuPy arrays (copied to the host) or lists and return
 Python floats (or a NumPy array for the confusion matrix), with the names and
 conventions of :mod:`sklearn.metrics`.
 
+NaN policy: a NaN or an infinity in ``y_true`` or ``y_pred`` is an error
+(``ValueError`` naming the argument and counting the entries), never a score:
+NaN compares unequal to itself, so an accuracy would silently count it as a
+miss, and an MSE would be NaN. Complex numbers, and text where numbers are
+needed (MSE, :math:`R^2`), are a ``TypeError``.
+
 Sources
 -------
 - S. Wright (1921), "Correlation and causation", J. Agricultural Research 20:
@@ -23,9 +29,25 @@ from .backend import to_host
 __all__ = ["accuracy", "r2_score", "mean_squared_error", "confusion_matrix", "bleu"]
 
 
-def _pair(y_true, y_pred, name_true="y_true", name_pred="y_pred"):
-    a = numpy.asarray(to_host(y_true))
-    b = numpy.asarray(to_host(y_pred))
+def _host(name: str, values, numeric: bool):
+    """``values`` as a NumPy array, checked: no NaN/inf, numbers when ``numeric``."""
+    if values is None or isinstance(values, str):
+        raise TypeError(f"{name} must be an array of values, one per example, got {values!r}.")
+    a = numpy.asarray(to_host(values))
+    if a.dtype.kind == "c":
+        raise TypeError(f"{name} holds complex numbers ({a.dtype}); give real values.")
+    if numeric and a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}.")
+    if a.dtype.kind == "f" and not numpy.isfinite(a).all():
+        bad = int((~numpy.isfinite(a)).sum())
+        raise ValueError(f"{name} contains NaN or infinity ({bad} of {a.size} entries): "
+                         "a metric refuses them rather than guess (see gdlib.metrics).")
+    return a
+
+
+def _pair(y_true, y_pred, name_true="y_true", name_pred="y_pred", numeric=False):
+    a = _host(name_true, y_true, numeric)
+    b = _host(name_pred, y_pred, numeric)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a.reshape(-1)
     if b.ndim == 2 and b.shape[1] == 1:
@@ -53,7 +75,7 @@ def accuracy(y_true, y_pred) -> float:
 
 def mean_squared_error(y_true, y_pred) -> float:
     r"""The mean squared error :math:`\frac{1}{n}\sum_i (y_i - \hat y_i)^2`."""
-    a, b = _pair(y_true, y_pred)
+    a, b = _pair(y_true, y_pred, numeric=True)
     d = a.astype(float) - b.astype(float)
     return float(numpy.mean(d * d))
 
@@ -67,7 +89,7 @@ def r2_score(y_true, y_pred) -> float:
     and it is negative for worse. When :math:`y` is constant the ratio is
     undefined: 1.0 for a perfect prediction, else 0.0 (as scikit-learn).
     """
-    a, b = _pair(y_true, y_pred)
+    a, b = _pair(y_true, y_pred, numeric=True)
     a, b = a.astype(float), b.astype(float)
     ss_res = float(numpy.sum((a - b) ** 2))
     ss_tot = float(numpy.sum((a - a.mean()) ** 2))
@@ -92,9 +114,12 @@ def confusion_matrix(y_true, y_pred, labels=None) -> numpy.ndarray:
         the diagonal holds the correct predictions.
     """
     a, b = _pair(y_true, y_pred)
-    labels = numpy.union1d(a, b) if labels is None else numpy.asarray(to_host(labels))
+    labels = numpy.union1d(a, b) if labels is None else _host("labels", labels, False)
     if labels.ndim != 1 or len(labels) == 0:
         raise ValueError(f"labels must be a non-empty 1-D sequence, got {labels!r}.")
+    if len(numpy.unique(labels)) != len(labels):
+        raise ValueError(f"labels lists a label twice ({labels.tolist()}): each row and "
+                         "column must be a different label.")
     index = {v: i for i, v in enumerate(labels.tolist())}
     k = len(labels)
     out = numpy.zeros((k, k), dtype=numpy.int64)
@@ -140,6 +165,13 @@ def bleu(hypotheses, references, tokenize: str = "13a", lowercase: bool = False)
     """
     import sacrebleu
 
+    if not isinstance(lowercase, (bool, numpy.bool_)):
+        raise TypeError(f"lowercase must be True or False, got {lowercase!r}.")
+    from sacrebleu.metrics.bleu import _TOKENIZERS
+
+    if not isinstance(tokenize, str) or tokenize not in _TOKENIZERS:
+        raise ValueError(f"tokenize={tokenize!r} is not a sacreBLEU tokenizer; choose one of "
+                         f"{', '.join(map(repr, _TOKENIZERS))} ('13a' is the WMT standard).")
     if isinstance(hypotheses, str) or isinstance(references, str):
         raise TypeError("hypotheses and references must be lists of strings (one per "
                         "sentence), not a single string.")

@@ -9,12 +9,16 @@ parameters (a dict of arrays) and a ``loss_and_grad`` function to
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy
 
 from ..backend import asarray, to_host, xp
 from ..errors import unknown_name_error
+from ..optim.base import check_lr, check_nonnegative
 
-__all__ = ["NotFittedError", "check_X", "check_Xy", "GradientModel"]
+__all__ = ["NotFittedError", "check_X", "check_Xy", "check_bool", "check_count",
+           "GradientModel"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -49,8 +53,12 @@ def check_X(X, n_features: int | None = None, name: str = "X"):
         )
     if X.shape[0] == 0:
         raise ValueError(f"{name} has no rows (shape {tuple(X.shape)}): give at least one example.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (shape {tuple(X.shape)}): give at least one "
+                         "feature.")
     if X.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold numbers; got dtype {X.dtype}.")
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype} (convert every "
+                        "column to numbers first).")
     X = X.astype(_float_dtype(X), copy=False)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
@@ -58,15 +66,38 @@ def check_X(X, n_features: int | None = None, name: str = "X"):
             f"{n_features}: transform new data exactly as the training data."
         )
     if not bool(xp.isfinite(X).all()):
-        raise ValueError(f"{name} contains NaN or infinity: clean or impute the data first.")
+        bad = int((~xp.isfinite(X)).any(axis=1).sum())
+        raise ValueError(f"{name} contains NaN or infinity (in {bad} of {X.shape[0]} rows): "
+                         "clean or impute the data first.")
     return X
 
 
-def check_Xy(X, y, n_features: int | None = None):
-    """``X`` (2-D) and ``y`` (1-D, one entry per row of ``X``) as backend arrays."""
+def check_y_values(y, name: str = "y", numeric: bool = False):
+    """Refuse NaN/inf in ``y`` (and, when ``numeric``, anything but real numbers)."""
+    kind = y.dtype.kind
+    if numeric and kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers (the regression targets); got dtype "
+                        f"{y.dtype}.")
+    if kind == "c":
+        raise TypeError(f"{name} must hold real numbers or labels; got complex dtype {y.dtype}.")
+    if kind == "f" and not bool(xp.isfinite(y).all()):
+        bad = int((~xp.isfinite(y)).sum())
+        raise ValueError(f"{name} contains NaN or infinity ({bad} of {y.shape[0]} entries): "
+                         "drop or fix those examples first.")
+    return y
+
+
+def check_Xy(X, y, n_features: int | None = None, numeric_y: bool = False):
+    """``X`` (2-D) and ``y`` (1-D, one entry per row of ``X``) as backend arrays.
+
+    ``y`` must be finite; with ``numeric_y`` (regression) it must hold real numbers.
+    """
     X = check_X(X, n_features)
     if y is None:
         raise TypeError("y is None: pass the targets, one per row of X.")
+    if isinstance(y, str):
+        raise TypeError(f"y must be an array of targets, one per row of X, not the string "
+                        f"{y!r}.")
     y = asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
@@ -79,7 +110,32 @@ def check_Xy(X, y, n_features: int | None = None):
             f"X has {X.shape[0]} rows but y has {y.shape[0]} entries: give one target "
             "per example (row of X)."
         )
-    return X, y
+    return X, check_y_values(y, numeric=numeric_y)
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` if it is ``True`` or ``False`` (a NumPy bool too); else a TypeError.
+
+    Strings such as ``"False"`` are refused: they are truthy, and would mean the opposite.
+    """
+    if isinstance(value, (bool, numpy.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+
+
+def check_count(name: str, value, minimum: int = 1, allow_none: bool = False):
+    """``value`` as an int ``>= minimum`` (None passes when ``allow_none``).
+
+    Floats are refused, even whole ones such as 3.0, so that 2.9 is never truncated to 2.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a whole number (an int), got {value!r} "
+                        f"({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}={value!r}: it must be >= {minimum}.")
+    return int(value)
 
 
 def check_choice(kind: str, value, choices):
@@ -136,6 +192,20 @@ class GradientModel:
         self.hyper = hyper
 
     # -- helpers for subclasses ---------------------------------------------
+
+    def _check_hyper(self):
+        """Validate the hyper-parameters shared by all models (called by ``fit``)."""
+        if self.lr is not None:
+            check_lr(self.lr)
+        check_count("epochs", self.epochs)
+        check_count("batch_size", self.batch_size, allow_none=True)
+        check_count("seed", self.seed, minimum=0, allow_none=True)
+        if self.progress is not None:
+            check_bool("progress", self.progress)
+        if hasattr(self, "l2"):
+            check_nonnegative("l2", self.l2)
+        if hasattr(self, "fit_intercept"):
+            check_bool("fit_intercept", self.fit_intercept)
 
     def _check_fitted(self):
         if getattr(self, "params_", None) is None:

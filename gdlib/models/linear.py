@@ -32,6 +32,8 @@ from ._base import (
     host_float,
 )
 
+_REGRESSION = {"numeric_y": True}
+
 __all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression",
            "r2", "sigmoid", "log_softmax"]
 
@@ -57,6 +59,20 @@ def r2(y, y_pred) -> float:
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
+
+
+def _given_param(name: str, value, shape: tuple, dtype):
+    """A parameter given to ``loss``/``gradient``: the right shape, real and finite."""
+    try:
+        a = xp.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of real numbers, got {value!r}.") from err
+    if tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{name} has shape {tuple(a.shape)} but the model needs {tuple(shape)} "
+                         "here (one entry per feature of X, per class for softmax).")
+    if not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return a
 
 
 class _LinearModel(GradientModel):
@@ -122,16 +138,21 @@ class _LinearModel(GradientModel):
         if coef is None:
             raise ValueError("intercept was given without coef: give both, or neither "
                              "(then the fitted parameters are used).")
-        params = {"coef": xp.asarray(coef, dtype=X.dtype)}
+        k = self._n_outputs()
+        want = (X.shape[1],) if k is None else (X.shape[1], k)
+        params = {"coef": _given_param("coef", coef, want, X.dtype)}
         if self.fit_intercept or intercept is not None:
             b = 0.0 if intercept is None else intercept
-            k = self._n_outputs()
-            params["intercept"] = xp.asarray(b, dtype=X.dtype).reshape((1,) if k is None else (k,))
+            b = xp.asarray(b, dtype=X.dtype)
+            params["intercept"] = _given_param(
+                "intercept", b if b.ndim else b.reshape(1), (1,) if k is None else (k,), X.dtype)
         return params
+
+    _y_checks: dict = {}
 
     def loss(self, X, y, coef=None, intercept=None) -> float:
         """The training loss at the fitted parameters, or at ``coef``/``intercept``."""
-        X, y = check_Xy(X, y)
+        X, y = check_Xy(X, y, getattr(self, "n_features_in_", None), **self._y_checks)
         self._prepare(X)
         t = self._targets(y, X, fitting=getattr(self, "params_", None) is None)
         loss, _ = self._loss_and_grad(self._params_at(X, coef, intercept), (X, t))
@@ -139,7 +160,7 @@ class _LinearModel(GradientModel):
 
     def gradient(self, X, y, coef=None, intercept=None) -> dict:
         """The loss's gradient, a dict with ``"coef"`` (and ``"intercept"``) arrays."""
-        X, y = check_Xy(X, y)
+        X, y = check_Xy(X, y, getattr(self, "n_features_in_", None), **self._y_checks)
         self._prepare(X)
         t = self._targets(y, X, fitting=getattr(self, "params_", None) is None)
         _, grads = self._loss_and_grad(self._params_at(X, coef, intercept), (X, t))
@@ -225,6 +246,7 @@ class LinearRegression(_LinearModel):
     """
 
     SOLVERS = ("closed", "gd", "sgd")
+    _y_checks = _REGRESSION
 
     def __init__(self, solver="closed", l2=0.0, fit_intercept=True, optimizer="sgd", lr=0.1,
                  epochs=500, batch_size=None, schedule=None, seed=0, progress=None, **hyper):
@@ -247,9 +269,8 @@ class LinearRegression(_LinearModel):
     def fit(self, X, y):
         """Fit on ``X`` (n, d) and ``y`` (n,); returns ``self``."""
         check_choice("solver", self.solver, self.SOLVERS)
-        if self.l2 < 0:
-            raise ValueError(f"Invalid l2={self.l2!r}: the ridge penalty must be >= 0.")
-        X, y = check_Xy(X, y)
+        self._check_hyper()
+        X, y = check_Xy(X, y, **_REGRESSION)
         if self.solver == "closed":
             return self._fit_closed(X, y.astype(X.dtype))
         if self.solver == "gd":
@@ -288,7 +309,8 @@ class LinearRegression(_LinearModel):
 
     def score(self, X, y) -> float:
         r"""The coefficient of determination :math:`R^2` on ``(X, y)``."""
-        X, y = check_Xy(X, y, getattr(self, "n_features_in_", None))
+        self._check_fitted()
+        X, y = check_Xy(X, y, self.n_features_in_, **_REGRESSION)
         return r2(y.astype(X.dtype), self.predict(X))
 
 
@@ -301,12 +323,21 @@ class _Classifier(_LinearModel):
             self._check_classes(classes)
             self.classes_ = classes
             return idx
-        # Labels must be among the fitted classes.
+        return self._label_index(y)
+
+    def _label_index(self, y):
+        """The index of each label of ``y`` in ``classes_``; unknown labels are an error."""
+        if y.dtype.kind != self.classes_.dtype.kind and not (
+                y.dtype.kind in "iufb" and self.classes_.dtype.kind in "iufb"):
+            raise TypeError(f"y holds {y.dtype} labels but the model was fitted on "
+                            f"{self.classes_.dtype} labels {to_host(self.classes_).tolist()}.")
         idx = xp.searchsorted(self.classes_, y)
         idx = xp.clip(idx, 0, self.classes_.shape[0] - 1)
-        if not bool((self.classes_[idx] == y).all()):
+        known = self.classes_[idx] == y
+        if not bool(known.all()):
+            unknown = sorted(set(to_host(y[~known]).tolist()))
             raise ValueError(
-                f"y holds labels the model was not fitted on; known labels: "
+                f"y holds labels the model was not fitted on: {unknown[:10]}; known labels: "
                 f"{to_host(self.classes_).tolist()}."
             )
         return idx
@@ -316,15 +347,20 @@ class _Classifier(_LinearModel):
 
     def fit(self, X, y):
         """Fit on ``X`` (n, d) and labels ``y`` (n,); returns ``self``."""
-        if self.l2 < 0:
-            raise ValueError(f"Invalid l2={self.l2!r}: the L2 penalty must be >= 0.")
+        self._check_hyper()
         X, y = check_Xy(X, y)
         self.params_ = None
         return self._fit_gradient(X, y, batch_size=self.batch_size)
 
     def score(self, X, y) -> float:
-        """The accuracy (fraction of correct labels) on ``(X, y)``."""
-        X, y = check_Xy(X, y, getattr(self, "n_features_in_", None))
+        """The accuracy (fraction of correct labels) on ``(X, y)``.
+
+        A label of ``y`` the model was not fitted on is an error (naming it), not a
+        silent miss.
+        """
+        self._check_fitted()
+        X, y = check_Xy(X, y, self.n_features_in_)
+        self._label_index(y)
         return float((self.predict(X) == y).mean())
 
 

@@ -35,7 +35,8 @@ from __future__ import annotations
 import math
 
 from ..backend import to_host, xp
-from ._base import check_choice, check_Xy
+from ..optim.base import check_positive
+from ._base import check_bool, check_choice, check_Xy
 from .linear import _Classifier
 
 __all__ = ["LinearSVM"]
@@ -134,7 +135,7 @@ class LinearSVM(_Classifier):
             )
 
     def _lam(self, n: int) -> float:
-        return 1.0 / (self.C * n)
+        return 1.0 / (check_positive("C", self.C) * n)
 
     def _prepare(self, X):
         if getattr(self, "params_", None) is None:   # loss() before fit: lambda from this X
@@ -163,11 +164,12 @@ class LinearSVM(_Classifier):
     def fit(self, X, y):
         """Fit on ``X`` (n, d) and two-valued labels ``y`` (n,); returns ``self``."""
         check_choice("solver", self.solver, self.SOLVERS)
-        if not (isinstance(self.C, (int, float)) and self.C > 0 and math.isfinite(self.C)):
-            raise ValueError(f"Invalid C={self.C!r}: it must be a finite number > 0.")
+        C = check_positive("C", self.C)          # a NumPy scalar works too
+        check_bool("projection", self.projection)
+        self._check_hyper()
         X, y = check_Xy(X, y)
         self.params_ = None
-        self.lam_ = self._lam(X.shape[0])
+        self.lam_ = 1.0 / (C * X.shape[0])
         if self.solver == "subgradient":
             return self._fit_subgradient(X, y)
         return self._fit_pegasos(X, y)
