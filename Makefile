@@ -62,7 +62,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env tests lessons
+	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile tests
 
 test-fast: $(STAMP)
 	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile tests
