@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
@@ -86,6 +87,49 @@ class Split:
 
 
 # ----------------------------------------------------------------------------
+# Checks
+
+
+def _check_bool(name: str, value) -> bool:
+    """``value`` if it is True or False; a string such as "False" is refused (it is truthy)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+
+
+def _checked_array(where: str, name: str, X):
+    """``X`` as an array of the backend it lives on: real numbers, all finite."""
+    if X is None or isinstance(X, str):
+        raise TypeError(f"{where}: {name} must be an array of numbers, got {X!r}.")
+    xp = backend.array_module(X)
+    try:
+        X = xp.asarray(X)
+    except (TypeError, ValueError) as err:  # ragged lists
+        raise ValueError(f"{where}: {name} is not a rectangular array of numbers ({err}).") \
+            from err
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{where}: {name} must hold real numbers, got dtype {X.dtype}.")
+    if X.dtype.kind == "f" and not bool(xp.isfinite(X).all()):
+        bad = int((~xp.isfinite(X)).sum())
+        raise ValueError(f"{where}: {name} contains NaN or infinity ({bad} entries): clean or "
+                         "impute the data first.")
+    return X
+
+
+def _check_float_dtype(dtype):
+    """``dtype`` as a NumPy floating dtype; an integer dtype would truncate the features."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype; use 'float64' or 'float32'.") \
+            from err
+    if dt.kind != "f":
+        raise ValueError(f"dtype={dtype!r} is not a floating dtype: features and targets would "
+                         "be truncated; use 'float64' or 'float32'.")
+    return dt
+
+
+# ----------------------------------------------------------------------------
 # Scaling
 
 
@@ -102,16 +146,20 @@ class StandardScaler:
     """
 
     def __init__(self, with_mean: bool = True, with_std: bool = True):
-        self.with_mean = with_mean
-        self.with_std = with_std
+        self.with_mean = _check_bool("with_mean", with_mean)
+        self.with_std = _check_bool("with_std", with_std)
 
     def fit(self, X) -> StandardScaler:
-        """Estimate the mean and standard deviation of each column of ``X`` (axis 0)."""
-        xp = backend.array_module(X)
-        X = xp.asarray(X)
+        """Estimate the mean and standard deviation of each column of ``X`` (axis 0).
+
+        ``X`` must hold real, finite numbers: a NaN or an infinity would make its column's
+        statistics NaN and spread to every row transformed later, so it is refused.
+        """
+        X = _checked_array("StandardScaler.fit", "X", X)
         if X.ndim < 1 or X.shape[0] == 0:
             raise ValueError(f"StandardScaler.fit needs at least one row; got X of shape "
                              f"{tuple(X.shape)}")
+        xp = backend.array_module(X)
         dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)
         X = X.astype(dtype, copy=False)
         self.n_samples_seen_ = int(X.shape[0])
@@ -126,14 +174,13 @@ class StandardScaler:
     def _check_fitted(self, X):
         if not hasattr(self, "mean_"):
             raise RuntimeError("This StandardScaler is not fitted yet: call fit(X_train) first.")
-        if tuple(X.shape[1:]) != tuple(self.mean_.shape):
+        if X.ndim < 1 or tuple(X.shape[1:]) != tuple(self.mean_.shape):
             raise ValueError(f"X has trailing shape {tuple(X.shape[1:])} but the scaler was "
                              f"fitted on data of trailing shape {tuple(self.mean_.shape)}")
 
     def transform(self, X):
         """``(X - mean_) / scale_`` with the statistics from :meth:`fit` (a new array)."""
-        xp = backend.array_module(X)
-        X = xp.asarray(X)
+        X = _checked_array("StandardScaler.transform", "X", X)
         self._check_fitted(X)
         out = X.astype(self.mean_.dtype, copy=True)
         if self.with_mean:
@@ -148,8 +195,7 @@ class StandardScaler:
 
     def inverse_transform(self, Z):
         """Undo :meth:`transform`: ``Z * scale_ + mean_``."""
-        xp = backend.array_module(Z)
-        Z = xp.asarray(Z)
+        Z = _checked_array("StandardScaler.inverse_transform", "Z", Z)
         self._check_fitted(Z)
         out = Z.astype(self.mean_.dtype, copy=True)
         if self.with_std:
@@ -172,6 +218,9 @@ def _n_test(n: int, test_size) -> int:
         raise TypeError("test_size must be a fraction in (0, 1) or a number of rows, not a bool")
     if isinstance(test_size, (int, np.integer)):
         n_test = int(test_size)
+    elif not isinstance(test_size, Real):
+        raise TypeError(f"test_size must be a fraction in (0, 1) or a number of rows, got "
+                        f"{test_size!r} ({type(test_size).__name__}).")
     else:
         t = float(test_size)
         if not 0.0 < t < 1.0:
@@ -210,12 +259,27 @@ def train_test_split(*arrays, test_size=0.2, seed=0, stratify=None, shuffle=True
     """
     if not arrays:
         raise ValueError("train_test_split needs at least one array")
-    n = len(arrays[0])
+    _check_bool("shuffle", shuffle)
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise TypeError(f"seed must be a whole number >= 0 (or None), got {seed!r}.")
+    rows = []
     for i, a in enumerate(arrays):
-        if len(a) != n:
-            raise ValueError(f"array {i} has {len(a)} rows but array 0 has {n}: all arrays "
+        if isinstance(a, str) or getattr(a, "ndim", 1) == 0 or not hasattr(a, "__len__"):
+            raise TypeError(f"arrays[{i}] must be an array or a list with one entry per row, "
+                            f"got {type(a).__name__}.")
+        rows.append(len(a))
+    n = rows[0]
+    for i, m in enumerate(rows):
+        if m != n:
+            raise ValueError(f"array {i} has {m} rows but array 0 has {n}: all arrays "
                              "must have the same first dimension")
     n_test = _n_test(n, test_size)
+    if stratify is not None:
+        stratify = backend.to_host(stratify)
+        if isinstance(stratify, str) or len(stratify) != n:
+            raise ValueError(f"stratify must hold one label per row ({n}), got "
+                             f"{len(stratify) if hasattr(stratify, '__len__') else stratify!r}.")
     if not shuffle:
         if stratify is not None:
             raise ValueError("stratify needs shuffle=True")
@@ -225,7 +289,7 @@ def train_test_split(*arrays, test_size=0.2, seed=0, stratify=None, shuffle=True
         perm = np.random.default_rng(seed).permutation(n)
         test_idx, train_idx = np.sort(perm[:n_test]), np.sort(perm[n_test:])
     else:
-        train_idx, test_idx = _stratified_indices(backend.to_host(stratify), n_test, seed)
+        train_idx, test_idx = _stratified_indices(stratify, n_test, seed)
     out = []
     for a in arrays:
         if isinstance(a, (list, tuple)):
@@ -241,6 +305,8 @@ def _stratified_indices(labels, n_test: int, seed: int):
     n = labels.shape[0]
     if labels.ndim != 1:
         raise ValueError(f"stratify must be a 1-D array of labels; got shape {labels.shape}")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError("stratify contains NaN or infinity: give one class label per row.")
     classes, y = np.unique(labels, return_inverse=True)
     counts = np.bincount(y)
     if len(classes) > n_test or len(classes) > n - n_test:
@@ -263,6 +329,13 @@ def _stratified_indices(labels, n_test: int, seed: int):
 
 # ----------------------------------------------------------------------------
 # Loaders
+
+
+def _check_loader(standardize, dtype, device, **flags):
+    """Validate the loaders' shared options; return ``dtype`` as a float dtype."""
+    for name, value in dict(standardize=standardize, device=device, **flags).items():
+        _check_bool(name, value)
+    return _check_float_dtype(dtype)
 
 
 def _finish(X_train, X_test, y_train, y_test, standardize, dtype, device, **names) -> Split:
@@ -300,6 +373,7 @@ def load_diabetes(test_size=0.2, seed=0, standardize=True, dtype="float64",
     device : bool, default False
         True moves the arrays to the current backend (CuPy on a GPU).
     """
+    dtype = _check_loader(standardize, dtype, device)
     from sklearn import datasets
 
     data = datasets.load_diabetes(scaled=False)
@@ -333,6 +407,7 @@ def load_breast_cancer(test_size=0.2, seed=0, standardize=True, stratify=True,
     Split
         ``y`` holds int64 labels 0/1; ``target_names == ["malignant", "benign"]``.
     """
+    dtype = _check_loader(standardize, dtype, device, stratify=stratify)
     from sklearn import datasets
 
     data = datasets.load_breast_cancer()
@@ -373,6 +448,7 @@ def load_digits(test_size=0.2, seed=0, images=False, standardize=False, stratify
     Split
         ``y`` holds int64 labels 0-9; ``target_names == ["0", ..., "9"]``.
     """
+    dtype = _check_loader(standardize, dtype, device, stratify=stratify, images=images)
     from sklearn import datasets
 
     data = datasets.load_digits()
