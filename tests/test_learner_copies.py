@@ -35,30 +35,26 @@ def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def between(source: str, begin: str, end: str) -> list[str]:
-    """The non-blank lines of ``source`` between the ``### begin`` / ``### end`` markers."""
-    lines, inside = [], False
+def regions(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
+    """The lines of ``source`` inside and outside the ``### begin`` / ``### end`` regions
+    (the inside ones stripped, blank ones left out)."""
+    inside, outside, within = [], [], False
     for line in source.splitlines():
-        if line.strip() == f"### {begin}":
-            inside = True
-        elif line.strip() == f"### {end}":
-            inside = False
-        elif inside and line.strip():
-            lines.append(line.strip())
-    return lines
+        if line.strip() in (f"### {begin}", f"### {end}"):
+            within = line.strip() == f"### {begin}"
+        elif within:
+            inside += [line.strip()] if line.strip() else []
+        else:
+            outside.append(line)
+    return inside, outside
+
+
+def between(source: str, begin: str, end: str) -> list[str]:
+    return regions(source, begin, end)[0]
 
 
 def outside(source: str, begin: str, end: str) -> list[str]:
-    """The lines of ``source`` outside the ``### begin`` / ``### end`` regions."""
-    kept, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == f"### {begin}":
-            inside = True
-        elif line.strip() == f"### {end}":
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return kept
+    return regions(source, begin, end)[1]
 
 
 def visible_part(source: str) -> str:
