@@ -31,8 +31,14 @@ from dataclasses import dataclass, field
 import numpy
 
 from .backend import array_module, asarray, to_host, xp
-from .clipping import clip_grad_norm_
-from .errors import DivergenceError, NonFiniteGradientError
+from .clipping import clip_grad_norm_, total_norm
+from .errors import (
+    DivergenceError,
+    GradientOverflowError,
+    NonFiniteGradientError,
+    NonFiniteInputError,
+)
+from .optim.base import check_bool, check_int, check_real
 
 __all__ = ["History", "Result", "minimize", "train", "make_optimizer", "make_schedule"]
 
@@ -274,21 +280,47 @@ def _leaves(tree) -> list:
 
 
 def _global_norm(grads) -> float:
-    r""":math:`\|g\|_2` over every array of ``grads`` together (one number)."""
-    total = 0.0
-    leaves = _leaves(grads)
-    for g in leaves:
-        if not hasattr(g, "shape"):
-            total += float(g) ** 2
-            continue
-        gf = g.reshape(-1)
-        total += float(array_module(g).dot(gf, gf))
-    if total == math.inf:  # the squares overflowed: rescale by the largest entry
-        scale = max(float(array_module(g).abs(g).max()) if hasattr(g, "shape") and g.size
-                    else abs(float(g)) for g in leaves)
-        if math.isfinite(scale):
-            return scale * _global_norm([g / scale for g in leaves])
-    return math.sqrt(total)
+    r""":math:`\|g\|_2` over every array of ``grads`` together (one number).
+
+    The same overflow-safe norm that clipping uses
+    (:func:`gdlib.clipping.total_norm`): huge finite gradients give a huge
+    finite norm, not infinity.
+    """
+    return total_norm(grads, 2.0)
+
+
+# ----------------------------------------------------------------------------
+# Arguments shared by the loops
+
+
+def _loop_args(clip_norm, divergence_factor, progress, callback, seed) -> tuple:
+    """Check the options :func:`minimize` and :func:`train` share; return them normalized."""
+    clip = None if clip_norm is None else check_real("clip_norm", clip_norm, low=0.0)
+    factor = check_real("divergence_factor", divergence_factor, low=0.0, low_open=True,
+                        allow_inf=True)                  # inf: never call it divergence
+    if progress is not None:
+        check_bool("progress", progress)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function or None, got {type(callback).__name__}.")
+    if seed is not None and not isinstance(seed, numpy.random.Generator):
+        seed = check_int("seed", seed, minimum=0)
+    return clip, factor
+
+
+def _first_loss_error(value, what: str, where: str) -> NonFiniteInputError:
+    return NonFiniteInputError(
+        f"the {what} at the first evaluation ({where}, before any step) is {value}: your "
+        "inputs or initial point give a non-finite loss. Nothing has diverged yet: check the "
+        "data for NaN or infinity (np.isfinite(X).all()), the initial parameters, and the "
+        "loss function itself (a log of 0? a division by 0?)."
+    )
+
+
+def _overflow_error(exc, step: int, lr, opt) -> DivergenceError:
+    err = DivergenceError(
+        f"{exc} (step {step}, lr={lr:g}): the run has probably diverged; try a smaller learning "
+        "rate or clip_norm=...", step=step, lr=lr if math.isfinite(lr) else None)
+    return err
 
 
 def _clip(grads, max_norm: float) -> float:
@@ -469,13 +501,17 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
                 "f has no .grad: pass grad=... (the gradient function), or build an "
                 "approximate one with gdlib.gradcheck.numerical_gradient."
             )
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}.")
-    record_every = int(record_every)
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every}.")
-    tol = float(tol)
+    if not callable(grad):
+        raise TypeError(f"grad must be a function x -> gradient, got {type(grad).__name__}.")
+    if not callable(f):
+        raise TypeError(f"f must be a function x -> loss, got {type(f).__name__}.")
+    if hessian is not None and not callable(hessian):
+        raise TypeError(f"hessian must be a function x -> matrix, got {type(hessian).__name__}.")
+    steps = check_int("steps", steps, minimum=0)
+    record_every = check_int("record_every", record_every, minimum=1)
+    tol = check_real("tol", tol, low=0.0)
+    noise = check_real("noise", noise, low=0.0)
+    clip, divergence_factor = _loop_args(clip_norm, divergence_factor, progress, callback, seed)
 
     from .optim import Optimizer
 
@@ -492,7 +528,15 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
             if x0 is None:
                 raise TypeError("f has no .start: give a starting point x0.")
         x0 = to_host(x0)
-        x = xp.array(numpy.atleast_1d(numpy.asarray(x0, dtype=float)), dtype=float)
+        try:
+            x0_host = numpy.atleast_1d(numpy.asarray(x0, dtype=float))
+        except (TypeError, ValueError):
+            raise TypeError(f"x0 must be a number or an array of numbers, got {x0!r}.") from None
+        if not numpy.isfinite(x0_host).all():
+            raise NonFiniteInputError(
+                f"x0 holds NaN or infinity ({x0_host!r}): start from a finite point."
+            )
+        x = xp.array(x0_host, dtype=float)
         opt = make_optimizer(optimizer, x, **hyper)
 
     kind = _step_kind(opt)
@@ -504,11 +548,16 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
     sched = make_schedule(schedule, opt, steps)
     sched_metric = sched is not None and _wants_metric(sched)
     rng = numpy.random.default_rng(seed) if noise else None
-    noise = float(noise)
-    clip = None if clip_norm is None else float(clip_norm)
 
     def value(at) -> float:
-        return float(f(at))
+        out = f(at)
+        try:
+            return float(out)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"f must return one number (the loss), got {type(out).__name__}"
+                f"{' of shape ' + str(tuple(out.shape)) if hasattr(out, 'shape') else ''}."
+            ) from None
 
     def perturb(g):
         """The gradient the optimizer sees: noisy and clipped as asked."""
@@ -535,10 +584,16 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
 
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss = value(x)
+        if not math.isfinite(loss):
+            raise _first_loss_error(loss, "loss", "at x0")
         g = grad(x)
         gn = _global_norm(g)
-        if not math.isfinite(loss):
-            raise ValueError(f"the loss at the starting point is {loss}: choose another x0.")
+        if not math.isfinite(gn):
+            raise NonFiniteInputError(
+                f"the gradient at the starting point x0 has norm {gn} (the loss is {loss:.6g}): "
+                "your inputs or initial point give a non-finite gradient. Nothing has diverged "
+                "yet: choose another x0, or check the gradient function."
+            )
         limit = divergence_factor * max(1.0, abs(loss))
         record(0, loss, gn, _lr_of(opt))
         bar = _bar(steps, progress, type(opt).__name__)
@@ -562,6 +617,10 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
                         opt.step(perturb(g), hessian(x))
                     else:
                         opt.step(perturb(g))
+                except GradientOverflowError as exc:
+                    err = _overflow_error(exc, k, lr, opt)
+                    err.history = history()
+                    raise err from exc
                 except NonFiniteGradientError as exc:
                     err = _divergence(math.nan, k, lr, opt, limit, what="gradient")
                     err.history = history()
@@ -637,6 +696,35 @@ def _take(a, idx):
     return a[mod.asarray(idx) if mod is not numpy else idx]
 
 
+def _call_loss_and_grad(loss_and_grad, params, batch) -> tuple:
+    """``loss_and_grad(params, batch)``, with the loss as a float; a clear error otherwise."""
+    out = loss_and_grad(params, batch)
+    try:
+        loss, grads = out
+    except (TypeError, ValueError):
+        raise TypeError(
+            "loss_and_grad must return a pair (loss, grads); it returned "
+            f"{type(out).__name__}."
+        ) from None
+    try:
+        return float(loss), grads
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"loss_and_grad returned a loss of type {type(loss).__name__}"
+            f"{' and shape ' + str(tuple(loss.shape)) if hasattr(loss, 'shape') else ''}: "
+            "it must be one number (average the per-example losses)."
+        ) from None
+
+
+def _non_finite_part(parts) -> int | None:
+    """The index of the first array of a batch holding NaN or infinity (None: all finite)."""
+    for i, a in enumerate(parts):
+        if getattr(a, "dtype", None) is not None and a.dtype.kind in "fc":
+            if not bool(array_module(a).isfinite(a).all()):
+                return i
+    return None
+
+
 def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None,
           schedule=None, schedule_per="step", clip_norm=None, shuffle=True, seed=0,
           progress=None, eval_fn=None, divergence_factor=1e6, drop_last=False,
@@ -705,17 +793,31 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
     DivergenceError
         When a loss is non-finite or explodes (with ``.step``, ``.lr``, ``.history``).
     """
-    if schedule_per not in ("step", "epoch"):
+    if not (isinstance(schedule_per, str) and schedule_per in ("step", "epoch")):
         raise ValueError(f"schedule_per must be 'step' or 'epoch', got {schedule_per!r}.")
-    epochs = int(epochs)
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}.")
+    if not callable(loss_and_grad):
+        raise TypeError(
+            "loss_and_grad must be a function (params, batch) -> (loss, grads), got "
+            f"{type(loss_and_grad).__name__}."
+        )
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(f"eval_fn must be a function or None, got {type(eval_fn).__name__}.")
+    epochs = check_int("epochs", epochs, minimum=0)
+    shuffle = check_bool("shuffle", shuffle)
+    drop_last = check_bool("drop_last", drop_last)
+    clip, divergence_factor = _loop_args(clip_norm, divergence_factor, progress, callback, seed)
     single = data is not None and hasattr(data, "shape")
     arrays = None if data is None else ((data,) if single else tuple(data))
     n = None
     if arrays is not None:
         if not arrays:
             raise ValueError("data is empty: give a tuple of arrays such as (X, y).")
+        for i, a in enumerate(arrays):
+            if not hasattr(a, "shape") or len(a.shape) == 0:
+                raise TypeError(
+                    f"data[{i}] must be an array with one row per example, got "
+                    f"{type(a).__name__}{' of shape ()' if hasattr(a, 'shape') else ''}."
+                )
         n = len(arrays[0])
         for i, a in enumerate(arrays):
             if len(a) != n:
@@ -723,10 +825,8 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                     f"data[{i}] has {len(a)} rows but data[0] has {n}: every array in data "
                     "must have the same first dimension (one row per example)."
                 )
-        if batch_size is not None:
-            batch_size = int(batch_size)
-            if batch_size < 1:
-                raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}.")
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1)
 
     opt = make_optimizer(optimizer, params, **hyper)
     steps_per_epoch = 1
@@ -736,7 +836,6 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                           else epochs)
     sched_metric = sched is not None and _wants_metric(sched)
     rng = numpy.random.default_rng(seed)
-    clip = None if clip_norm is None else float(clip_norm)
 
     losses, gnorms, lrs = [], [], []
     ep_loss, ep_step, metrics = [], [], {}
@@ -767,10 +866,19 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                 else:
                     parts = tuple(_take(a, idx) for a in arrays)
                     batch = parts[0] if single else parts
-                loss, grads = loss_and_grad(params, batch)
-                loss = float(loss)
                 k = len(losses) + 1
+                loss, grads = _call_loss_and_grad(loss_and_grad, params, batch)
                 lr = _lr_of(opt)
+                if not math.isfinite(loss):
+                    bad = None if arrays is None else _non_finite_part(parts)
+                    if bad is not None:
+                        raise NonFiniteInputError(
+                            f"the loss at step {k} is {loss} and the mini-batch of that step "
+                            f"holds NaN or infinity in data[{bad}]: clean the data first "
+                            "(e.g. keep the rows where np.isfinite(X).all(axis=1))."
+                        )
+                    if k == 1:
+                        raise _first_loss_error(loss, "loss", "step 1")
                 if limit is None and math.isfinite(loss):
                     limit = divergence_factor * max(1.0, abs(loss))
                 if not math.isfinite(loss) or (limit is not None and loss > limit):
@@ -782,7 +890,20 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                     _clip(grads, clip)
                 try:
                     opt.step(grads)
+                except GradientOverflowError as exc:
+                    if k == 1:
+                        raise NonFiniteInputError(
+                            f"{exc} This is step 1, before any update: your inputs or initial "
+                            "point give this gradient."
+                        ) from exc
+                    err = _overflow_error(exc, k, lr, opt)
+                    err.history = history()
+                    raise err from exc
                 except NonFiniteGradientError as exc:
+                    if k == 1:
+                        raise NonFiniteInputError(
+                            f"{exc} (The loss was {loss:.6g}.)"
+                        ) from exc
                     err = _divergence(math.nan, k, lr, opt, limit, what="gradient")
                     err.history = history()
                     raise err from exc

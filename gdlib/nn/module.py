@@ -27,6 +27,8 @@ use, so any :mod:`gdlib.optim` optimizer can update them in place::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy
 
 from ..backend import asarray, to_host, xp
@@ -184,21 +186,51 @@ class Module:
         return {k: numpy.array(to_host(v), copy=True) for k, v in self.parameters().items()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy arrays from :meth:`state_dict` into the parameters, in place."""
+        """Copy arrays from :meth:`state_dict` into the parameters, in place.
+
+        All or nothing: the keys must be exactly the model's parameter names and
+        every array must have its parameter's shape, hold real numbers and be
+        finite; everything is checked before the first parameter is written, so
+        a state that does not fit raises and leaves the model untouched.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a dict of arrays as returned by state_dict(), got "
+                f"{type(state).__name__}."
+            )
         params = self.parameters()
         missing = sorted(set(params) - set(state))
-        unexpected = sorted(set(state) - set(params))
+        unexpected = sorted(map(str, set(state) - set(params)))
         if missing or unexpected:
             raise KeyError(
                 f"state does not fit the model: missing {missing}, unexpected {unexpected}."
             )
+        checked = {}
         for k, p in params.items():
-            value = asarray(state[k])
-            if value.shape != p.shape:
+            value = state[k]
+            if value is None or not hasattr(value, "dtype"):
+                try:
+                    value = numpy.asarray(value)
+                except (TypeError, ValueError):
+                    raise TypeError(
+                        f"state[{k!r}] must be an array, got {type(state[k]).__name__}."
+                    ) from None
+            if value.dtype.kind not in "fiu":
+                raise TypeError(
+                    f"state[{k!r}] has dtype {value.dtype}; parameter {k!r} needs real numbers."
+                )
+            if tuple(value.shape) != tuple(p.shape):
                 raise ValueError(
                     f"parameter {k!r} has shape {p.shape}, the state has {value.shape}."
                 )
-            p[...] = value
+            host = to_host(value)
+            if not numpy.isfinite(host).all():
+                raise ValueError(
+                    f"state[{k!r}] holds NaN or infinity: refusing to load a corrupt state."
+                )
+            checked[k] = host
+        for k, p in params.items():
+            p[...] = asarray(checked[k])
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()})"]

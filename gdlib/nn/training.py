@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy
 
 from ..backend import array_module, blas_threads
+from ..optim.base import check_bool, check_int
 from ..train import History, train
 from .module import Module
 from .module import on_backend as _to_backend
@@ -172,7 +173,17 @@ def fit(model: Module, loss: Module, X, y, optimizer="adam", epochs: int = 10,
             f"fit: loss must be a gdlib.nn loss module such as SoftmaxCrossEntropy(), got "
             f"{type(loss).__name__}."
         )
-    if not (metric in ("accuracy", "loss") or callable(metric)):
+    epochs = check_int("epochs", epochs, minimum=0)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+    shuffle = check_bool("shuffle", shuffle)
+    drop_last = check_bool("drop_last", drop_last)
+    if forward is not None and not callable(forward):
+        raise TypeError(
+            f"fit: forward must be a function (model, X_batch) -> outputs or None, got "
+            f"{type(forward).__name__}."
+        )
+    if not (isinstance(metric, str) and metric in ("accuracy", "loss") or callable(metric)):
         raise ValueError(f"fit: metric must be 'accuracy', 'loss' or a callable, got {metric!r}.")
     params = model.parameters()
     if not params:

@@ -55,10 +55,13 @@ def _real(name: str, value) -> float:
 
 
 def check_real(name: str, value, low: float | None = None, high: float | None = None,
-               low_open: bool = False, high_open: bool = False) -> float:
+               low_open: bool = False, high_open: bool = False,
+               allow_inf: bool = False) -> float:
     """Return ``value`` as a finite float in the interval from ``low`` to ``high``.
 
-    NumPy scalars are accepted; booleans, strings, NaN and infinity are not.
+    NumPy scalars are accepted; booleans, strings, NaN and infinity are not
+    (``allow_inf=True`` lets through an infinity inside the interval, for
+    options where it means "no limit").
     ``low_open`` / ``high_open`` exclude the end points.
 
     Raises
@@ -71,12 +74,13 @@ def check_real(name: str, value, low: float | None = None, high: float | None = 
     value = _real(name, value)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
-    if math.isinf(value) or too_low or too_high:
+    if (math.isinf(value) and not allow_inf) or too_low or too_high:
         left = "-inf" if low is None else f"{low:g}"
         right = "inf" if high is None else f"{high:g}"
         interval = (("(" if low_open or low is None else "[") + f"{left}, {right}"
                     + (")" if high_open or high is None else "]"))
-        raise ValueError(f"Invalid {name}={value!r}: it must be a finite number in {interval}.")
+        what = "a number" if allow_inf else "a finite number"
+        raise ValueError(f"Invalid {name}={value!r}: it must be {what} in {interval}.")
     return value
 
 
