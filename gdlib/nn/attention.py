@@ -32,8 +32,11 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from ..backend import xp
 from . import init as _init
+from .layers import check_finite
 from .module import Module, resolve_dtype
 from .recurrent import _as_mask, _blas_one_thread, _on_backend, _positive_int
 
@@ -74,6 +77,10 @@ class _Attention(Module):
                 f"{name}: query must have shape (N, Hq) or (N, Tq, Hq) with N = {N} like the "
                 f"keys, got {tuple(getattr(query, 'shape', ()))}."
             )
+        for what, a in (("query", query), ("keys", keys)):
+            if numpy.dtype(a.dtype).kind != "f":
+                raise TypeError(f"{name}: {what} must be a float array, got dtype {a.dtype}.")
+            check_finite(name, what, a)
         mask = _as_mask(name, mask, (N, S))
         if mask is not None and not bool(mask.any(axis=1).all()):
             raise ValueError(f"{name}: every sequence needs at least one True in mask.")

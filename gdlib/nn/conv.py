@@ -23,7 +23,7 @@ import numpy
 
 from ..backend import array_module
 from . import init as _init
-from .layers import _as_float, _no_forward
+from .layers import _as_float, _no_forward, check_dout
 from .module import Module, resolve_dtype
 
 __all__ = ["Conv2D", "MaxPool2D", "AvgPool2D", "im2col", "col2im", "conv_output_size"]
@@ -235,6 +235,11 @@ class Conv2D(Module):
             raise _no_forward("Conv2D")
         cols, x_shape = self._cache
         kh, kw = self.kernel_size
+        N, _, H, W = x_shape
+        out_shape = (N, self.out_channels,
+                     conv_output_size(H, kh, self.stride[0], self.padding[0]),
+                     conv_output_size(W, kw, self.stride[1], self.padding[1]))
+        dout = check_dout(self._describe(), dout, out_shape)
         d2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # delta, (N Ho Wo, C_out)
         dW = (d2.T @ cols).reshape(self.out_channels, kh, kw, self.in_channels)  # delta^T cols
         self.grads["W"] += dW.transpose(0, 3, 1, 2)
@@ -322,6 +327,7 @@ class MaxPool2D(_Pool2D):
         if self._cache is None:
             raise _no_forward("MaxPool2D")
         xpad, best, x_shape, channels_last = self._cache
+        dout = check_dout("MaxPool2D", dout, best.shape)
         mod = array_module(dout)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         Ho, Wo = best.shape[2:]
@@ -367,6 +373,7 @@ class AvgPool2D(_Pool2D):
         if self._cache is None:
             raise _no_forward("AvgPool2D")
         x_shape, pad_shape, Ho, Wo, channels_last = self._cache
+        dout = check_dout("AvgPool2D", dout, (*x_shape[:2], Ho, Wo))
         mod = array_module(dout)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         share = dout * (1.0 / (kh * kw))

@@ -16,6 +16,7 @@ numerically stable forms used by the losses in :mod:`gdlib.nn.losses`.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy
 
@@ -25,7 +26,7 @@ from .module import Module, resolve_dtype
 
 __all__ = [
     "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Dropout", "Flatten",
-    "softmax", "log_softmax", "sigmoid",
+    "softmax", "log_softmax", "sigmoid", "check_finite", "check_dout",
 ]
 
 
@@ -80,17 +81,58 @@ def sigmoid(x):
 # Helpers
 
 
-def _as_float(layer: str, x, dtype):
-    """``x`` on the backend in the layer's dtype (one conversion only if needed)."""
+def all_finite(x) -> bool:
+    """Whether every entry of the float array ``x`` is finite.
+
+    One sum settles the usual case (a finite sum means finite entries, as NaN and
+    infinities propagate through it) without the boolean temporary of
+    ``isfinite(x).all()``; only an overflowing sum pays for the exact test.
+    """
+    mod = array_module(x)
+    if bool(mod.isfinite(x.sum())):
+        return True
+    return bool(mod.isfinite(x).all())
+
+
+def check_finite(layer: str, name: str, x):
+    """``x`` itself; a ``ValueError`` naming the layer and the argument if it has NaN/inf."""
+    if numpy.dtype(x.dtype).kind == "f" and x.size and not all_finite(x):
+        mod = array_module(x)
+        bad = int((~mod.isfinite(x)).sum())
+        raise ValueError(f"{layer}: {name} contains NaN or infinity ({bad} of {x.size} "
+                         "entries); check the data, or the layer before this one.")
+    return x
+
+
+def check_dout(layer: str, dout, shape):
+    """``dout`` on the backend; a ``ValueError`` unless it has the forward output's shape.
+
+    A wrong shape could otherwise broadcast or reshape silently into a wrong gradient.
+    """
+    if not hasattr(dout, "shape"):
+        dout = asarray(numpy.asarray(dout))
+    elif isinstance(dout, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
+        dout = asarray(dout)
+    if tuple(dout.shape) != tuple(shape):
+        raise ValueError(f"{layer}.backward: dout must have the shape of the forward output "
+                         f"{tuple(shape)}, got {tuple(dout.shape)}.")
+    if numpy.dtype(dout.dtype).kind != "f":
+        raise TypeError(f"{layer}.backward: dout must be a float array, got dtype {dout.dtype}.")
+    return dout
+
+
+def _as_float(layer: str, x, dtype, name: str = "input x"):
+    """``x`` on the backend in the layer's dtype (one conversion only if needed), finite."""
     if not hasattr(x, "dtype"):
         x = asarray(numpy.asarray(x))
     elif isinstance(x, numpy.ndarray) and xp.ndarray is not numpy.ndarray:
         x = asarray(x)
     if x.dtype != dtype:
         if numpy.dtype(x.dtype).kind not in "fiub":
-            raise TypeError(f"{layer} expects a numeric float array, got dtype {x.dtype}.")
+            raise TypeError(f"{layer}: {name} must be a numeric float array, got dtype "
+                            f"{x.dtype}.")
         x = x.astype(dtype)
-    return x
+    return check_finite(layer, name, x)
 
 
 def _no_forward(layer: str):
@@ -145,6 +187,8 @@ class Dense(Module):
             raise ValueError(f"Dense: init must be 'glorot' or 'he', got {init!r}.")
         self.init = init
         self.add_param("W", W)
+        if not isinstance(bias, (bool, numpy.bool_)):
+            raise TypeError(f"Dense: bias must be True or False, got {bias!r}.")
         self.bias = bool(bias)
         if self.bias:
             self.add_param("b", _init.zeros((self.out_features,), self.dtype))
@@ -171,6 +215,7 @@ class Dense(Module):
     def backward(self, dout):
         if self._x2 is None:
             raise _no_forward("Dense")
+        dout = check_dout("Dense", dout, (*self._shape[:-1], self.out_features))
         d2 = dout.reshape(-1, self.out_features)
         self.grads["W"] += self._x2.T @ d2          # dL/dW = X^T delta
         if self.bias:
@@ -188,7 +233,12 @@ class _Activation(Module):
     def _dtype(self, x):
         x = _as_float(type(self).__name__, x, x.dtype if hasattr(x, "dtype")
                       and numpy.dtype(x.dtype).kind == "f" else resolve_dtype(None))
+        self._out_shape = x.shape
         return x
+
+    def _dout(self, dout):
+        """``dout``, checked against the shape of the last forward output."""
+        return check_dout(type(self).__name__, dout, self._out_shape)
 
 
 class ReLU(_Activation):
@@ -209,6 +259,7 @@ class ReLU(_Activation):
     def backward(self, dout):
         if self._mask is None:
             raise _no_forward("ReLU")
+        dout = self._dout(dout)
         return dout * self._mask
 
 
@@ -226,7 +277,7 @@ class LeakyReLU(_Activation):
 
     def __init__(self, slope: float = 0.01):
         super().__init__()
-        if not isinstance(slope, (int, float)) or isinstance(slope, bool) \
+        if not isinstance(slope, Real) or isinstance(slope, (bool, numpy.bool_)) \
                 or not math.isfinite(slope):
             raise ValueError(f"LeakyReLU: slope must be a finite number, got {slope!r}.")
         self.slope = float(slope)
@@ -243,6 +294,7 @@ class LeakyReLU(_Activation):
     def backward(self, dout):
         if self._mask is None:
             raise _no_forward("LeakyReLU")
+        dout = self._dout(dout)
         return array_module(dout).where(self._mask, dout, self.slope * dout)
 
 
@@ -261,6 +313,7 @@ class Tanh(_Activation):
     def backward(self, dout):
         if self._y is None:
             raise _no_forward("Tanh")
+        dout = self._dout(dout)
         return dout * (1 - self._y * self._y)
 
 
@@ -279,6 +332,7 @@ class Sigmoid(_Activation):
     def backward(self, dout):
         if self._y is None:
             raise _no_forward("Sigmoid")
+        dout = self._dout(dout)
         return dout * self._y * (1 - self._y)
 
 
@@ -330,6 +384,7 @@ class GELU(_Activation):
     def backward(self, dout):
         if self._x is None:
             raise _no_forward("GELU")
+        dout = self._dout(dout)
         x, a = self._x, self._a
         mod = array_module(x)
         if self.approximate == "tanh":
@@ -364,7 +419,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        if isinstance(p, (bool, numpy.bool_)) or not isinstance(p, Real) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}.")
         self.p = float(p)
         self.rng = _init.as_generator(rng)
@@ -374,11 +429,12 @@ class Dropout(Module):
         return f"p={self.p:g}"
 
     def forward(self, x):
+        x = _as_float("Dropout", x, x.dtype if hasattr(x, "dtype")
+                      and numpy.dtype(x.dtype).kind == "f" else resolve_dtype(None))
+        self._out_shape = x.shape
         if not self.training or self.p == 0.0:
             self._scale = 1.0
             return x
-        x = _as_float("Dropout", x, x.dtype if numpy.dtype(x.dtype).kind == "f"
-                      else resolve_dtype(None))
         keep = self.rng.random(x.shape, dtype=numpy.float32) >= self.p
         self._scale = asarray(keep.astype(x.dtype) * numpy.asarray(1.0 / (1.0 - self.p),
                                                                    dtype=x.dtype))
@@ -387,7 +443,7 @@ class Dropout(Module):
     def backward(self, dout):
         if self._scale is None:
             raise _no_forward("Dropout")
-        return dout * self._scale
+        return check_dout("Dropout", dout, self._out_shape) * self._scale
 
 
 class Flatten(Module):
@@ -406,4 +462,5 @@ class Flatten(Module):
     def backward(self, dout):
         if self._shape is None:
             raise _no_forward("Flatten")
-        return dout.reshape(self._shape)
+        n = self._shape[0]
+        return check_dout("Flatten", dout, (n, math.prod(self._shape[1:]))).reshape(self._shape)

@@ -13,10 +13,13 @@ gradient for the prediction only.
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy
 
 from ..backend import array_module
-from .layers import sigmoid
+from .layers import check_finite, sigmoid
 from .module import Module
 from .module import on_backend as _on_backend
 
@@ -27,11 +30,31 @@ def _no_forward(name: str):
     return RuntimeError(f"{name}.backward was called before forward: run forward first.")
 
 
-def _float_pred(name: str, pred):
+def _float_pred(name: str, pred, what: str = "predictions"):
+    """The predictions (or logits) on the backend: a float array, all finite."""
     pred = _on_backend(pred)
     if numpy.dtype(pred.dtype).kind != "f":
-        raise TypeError(f"{name}: predictions must be a float array, got dtype {pred.dtype}.")
-    return pred
+        raise TypeError(f"{name}: {what} must be a float array, got dtype {pred.dtype}.")
+    return check_finite(name, what, pred)
+
+
+def _real_target(name: str, target):
+    """A numeric target on the backend (real numbers, finite)."""
+    target = _on_backend(target)
+    if numpy.dtype(target.dtype).kind not in "fiub":
+        raise TypeError(f"{name}: target must hold real numbers, got dtype {target.dtype}.")
+    return check_finite(name, "target", target)
+
+
+def _scalar_dout(name: str, dout) -> float:
+    """The upstream gradient of a loss: one finite real number (1.0 by default)."""
+    if getattr(dout, "size", 1) != 1 or isinstance(dout, (bool, str)):
+        raise TypeError(f"{name}.backward: dout must be one number (the gradient of what "
+                        f"follows the loss, 1.0 by default), got {dout!r}.")
+    value = float(dout.reshape(-1)[0]) if hasattr(dout, "reshape") else dout
+    if not isinstance(value, Real) or not math.isfinite(value):
+        raise ValueError(f"{name}.backward: dout must be a finite number, got {dout!r}.")
+    return float(value)
 
 
 class SoftmaxCrossEntropy(Module):
@@ -69,8 +92,8 @@ class SoftmaxCrossEntropy(Module):
                                          or not isinstance(ignore_index, (int, numpy.integer))):
             raise TypeError(f"SoftmaxCrossEntropy: ignore_index must be an int or None, "
                             f"got {ignore_index!r}.")
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
-                or not 0.0 <= label_smoothing < 1.0:
+        if isinstance(label_smoothing, (bool, numpy.bool_)) \
+                or not isinstance(label_smoothing, Real) or not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"SoftmaxCrossEntropy: label_smoothing must be in [0, 1), "
                              f"got {label_smoothing!r}.")
         self.ignore_index = None if ignore_index is None else int(ignore_index)
@@ -81,7 +104,7 @@ class SoftmaxCrossEntropy(Module):
         return f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing:g}"
 
     def forward(self, logits, target) -> float:
-        logits = _float_pred("SoftmaxCrossEntropy", logits)
+        logits = _float_pred("SoftmaxCrossEntropy", logits, "logits")
         target = _on_backend(target)
         if numpy.dtype(target.dtype).kind not in "iu":
             raise TypeError(
@@ -107,8 +130,10 @@ class SoftmaxCrossEntropy(Module):
             count = t.shape[0]
         if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
             bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
+            ignored = ("" if self.ignore_index is None
+                       else f" (ignore_index={self.ignore_index} is the only other value)")
             raise ValueError(
-                f"SoftmaxCrossEntropy: target {bad} is not a class index in [0, {C}); "
+                f"SoftmaxCrossEntropy: target {bad} is not a class index in [0, {C}){ignored}; "
                 "set ignore_index for padding labels."
             )
         rows = mod.arange(z.shape[0])
@@ -131,6 +156,7 @@ class SoftmaxCrossEntropy(Module):
         if self._cache is None:
             raise _no_forward("SoftmaxCrossEntropy")
         p, rows, t, mask, count, shape = self._cache
+        dout = _scalar_dout("SoftmaxCrossEntropy", dout)
         if count == 0:
             return array_module(p).zeros(shape, dtype=p.dtype)
         scale = float(dout) / count
@@ -157,7 +183,7 @@ class MSELoss(Module):
 
     def forward(self, pred, target) -> float:
         pred = _float_pred("MSELoss", pred)
-        target = _on_backend(target)
+        target = _real_target("MSELoss", target)
         if tuple(target.shape) != tuple(pred.shape):
             raise ValueError(
                 f"MSELoss: predictions {tuple(pred.shape)} and targets {tuple(target.shape)} "
@@ -170,7 +196,8 @@ class MSELoss(Module):
     def backward(self, dout=1.0):
         if self._diff is None:
             raise _no_forward("MSELoss")
-        return self._diff * (2.0 * float(dout) / max(self._diff.size, 1))
+        dout = _scalar_dout("MSELoss", dout)
+        return self._diff * (2.0 * dout / max(self._diff.size, 1))
 
 
 class BCEWithLogits(Module):
@@ -180,8 +207,8 @@ class BCEWithLogits(Module):
               = \max(z, 0) - z y + \log(1 + e^{-|z|}),
 
     with :math:`\partial \ell / \partial z = \sigma(z) - y`. Targets are 0/1
-    labels or probabilities, same shape as the logits (PyTorch's
-    ``BCEWithLogitsLoss``).
+    labels or probabilities in :math:`[0, 1]` (anything else is an error),
+    same shape as the logits (PyTorch's ``BCEWithLogitsLoss``).
     """
 
     def __init__(self):
@@ -189,8 +216,8 @@ class BCEWithLogits(Module):
         self._cache = None
 
     def forward(self, logits, target) -> float:
-        z = _float_pred("BCEWithLogits", logits)
-        y = _on_backend(target)
+        z = _float_pred("BCEWithLogits", logits, "logits")
+        y = _real_target("BCEWithLogits", target)
         if tuple(y.shape) != tuple(z.shape):
             raise ValueError(
                 f"BCEWithLogits: logits {tuple(z.shape)} and targets {tuple(y.shape)} must "
@@ -198,6 +225,12 @@ class BCEWithLogits(Module):
             )
         mod = array_module(z)
         y = y.astype(z.dtype, copy=False)
+        if y.size and (float(y.min()) < 0.0 or float(y.max()) > 1.0):
+            bad = float(y.min()) if float(y.min()) < 0.0 else float(y.max())
+            raise ValueError(
+                f"BCEWithLogits: target {bad:g} is outside [0, 1]; targets are 0/1 labels or "
+                "probabilities (map labels -1/+1 to 0/1 with (y + 1) / 2)."
+            )
         loss = mod.maximum(z, 0) - z * y + mod.log1p(mod.exp(-mod.abs(z)))
         self._cache = (z, y)
         return float(loss.sum()) / max(z.size, 1)
@@ -206,4 +239,5 @@ class BCEWithLogits(Module):
         if self._cache is None:
             raise _no_forward("BCEWithLogits")
         z, y = self._cache
-        return (sigmoid(z) - y) * (float(dout) / max(z.size, 1))
+        dout = _scalar_dout("BCEWithLogits", dout)
+        return (sigmoid(z) - y) * (dout / max(z.size, 1))

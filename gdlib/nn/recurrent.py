@@ -45,6 +45,7 @@ import numpy
 
 from ..backend import asarray, blas_threads, to_host, xp
 from . import init as _init
+from .layers import check_dout, check_finite
 from .module import Module, resolve_dtype
 from .module import on_backend as _on_backend
 
@@ -205,6 +206,7 @@ class Embedding(Module):
     def backward(self, dout):
         if self._ids is None:
             raise RuntimeError("Embedding.backward was called before forward: run forward first.")
+        dout = check_dout("Embedding", dout, (*self._ids.shape, self.embedding_dim))
         ids = self._ids.reshape(-1)
         d = dout.reshape(-1, self.embedding_dim)
         if self.padding_idx is not None:
@@ -258,6 +260,7 @@ class _Recurrent(Module):
             )
         if numpy.dtype(x.dtype).kind != "f":
             raise TypeError(f"{name}: inputs must be floating point, got {x.dtype}.")
+        check_finite(name, "input x", x)
         N, T, _ = x.shape
         if T == 0:
             raise ValueError(f"{name}: the sequences are empty (T = 0).")
@@ -278,7 +281,9 @@ class _Recurrent(Module):
                 f"{self._name}: {what} must have shape (N, H) = ({N}, {self.hidden_size}), "
                 f"got {tuple(getattr(h, 'shape', ()))}."
             )
-        return h.astype(self.dtype, copy=False)
+        if numpy.dtype(h.dtype).kind not in "fiub":
+            raise TypeError(f"{self._name}: {what} must be a float array, got dtype {h.dtype}.")
+        return check_finite(self._name, what, h.astype(self.dtype, copy=False))
 
     def _check_dout(self, dout, dh_last):
         if self._cache is None:
