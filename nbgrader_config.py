@@ -14,7 +14,10 @@ Layout, relative to the course root (the repository root by default):
 
 Environment variables (all optional): ``GDLIB_CELL_TIMEOUT`` is the time limit per
 cell while grading (seconds, default 120), ``GDLIB_COURSE_ID`` the course id
-(default ``gd-course``), and two move things:
+(default ``gd-course``), ``GDLIB_SANDBOX`` (``bwrap``, the default, or ``off``),
+``GDLIB_GRADING_MEMORY`` (the memory limit of a grading kernel, default ``4G``),
+``GDLIB_SOURCE_DIR`` (set by ``tools/grading.py`` when a private overlay of hidden
+tests is merged), and two move things:
 
 - ``GDLIB_COURSE_ROOT``: the course root (default: the folder of this file;
   ``--CourseDirectory.root=DIR`` on nbgrader's command line wins);
@@ -53,7 +56,9 @@ _rel = os.path.relpath(GRADING, ROOT)
 
 c.CourseDirectory.course_id = os.environ.get("GDLIB_COURSE_ID", "gd-course")
 c.CourseDirectory.root = ROOT
-c.CourseDirectory.source_directory = "lessons"
+# A private overlay of hidden tests (GDLIB_HIDDEN_OVERLAY, see tools/grader/privacy.py)
+# is merged into a copy of the lessons under grading/source, which nbgrader then uses.
+c.CourseDirectory.source_directory = os.environ.get("GDLIB_SOURCE_DIR") or "lessons"
 c.CourseDirectory.release_directory = os.path.join(_rel, "release")
 c.CourseDirectory.submitted_directory = os.path.join(_rel, "submitted")
 c.CourseDirectory.autograded_directory = os.path.join(_rel, "autograded")
@@ -84,6 +89,35 @@ c.Execute.timeout = _timeout
 c.ExecutePreprocessor.timeout = _timeout
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
-# Plots render off-screen while grading.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Figures: the kernel's own inline backend draws them into the autograded
+# notebooks and the feedback (MPLBACKEND=Agg would leave only "<Figure ...>" text).
+if os.environ.get("MPLBACKEND", "").lower() == "agg":
+    del os.environ["MPLBACKEND"]
+
+# The course's grading machinery (tools/grader): each kernel runs in a bubblewrap
+# sandbox, and a guard puts back, before each test cell, what the student's code
+# may have replaced (see tools/grader/guard.py). Feedback leaves out hidden tests.
+# (a course copy without tools/ finds them on PYTHONPATH, which tools/grading.py sets)
+if os.path.isdir(os.path.join(_here, "tools", "grader")):
+    sys.path.insert(0, os.path.join(_here, "tools"))
+from grader.guard import GuardedExecute  # noqa: E402
+from grader.privacy import HideHiddenTests  # noqa: E402
+from nbconvert.preprocessors import (  # noqa: E402
+    ClearMetadataPreprocessor,
+    CSSHTMLHeaderPreprocessor,
+)
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
