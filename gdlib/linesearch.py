@@ -19,8 +19,29 @@ import warnings
 import numpy
 
 from .backend import xp
+from .optim.base import _real, check_int, check_real
 
 __all__ = ["backtracking", "exact_quadratic", "armijo_holds"]
+
+
+def _in_unit_interval(name: str, value, what: str) -> float:
+    value = _real(name, value)
+    if not 0 < value < 1:
+        raise ValueError(f"Invalid {name}={value!r}: {what}, must lie in (0, 1).")
+    return value
+
+
+def _real_array(name: str, a):
+    """``a`` as a backend array of finite real numbers; a clear error otherwise."""
+    try:
+        a = xp.asarray(a)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}.") from None
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}.")
+    if not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{name} holds NaN or infinity.")
+    return a
 
 
 def _dot(a, b) -> float:
@@ -86,17 +107,17 @@ def backtracking(f, grad, x, direction=None, lr0: float = 1.0, c: float = 1e-4,
     Source: L. Armijo (1966), "Minimization of functions having Lipschitz
     continuous first partial derivatives", Pacific J. Math. 16(1), 1-3.
     """
-    if not 0 < c < 1:
-        raise ValueError(f"Invalid c={c!r}: the Armijo constant must lie in (0, 1); 1e-4 is usual.")
-    if not 0 < rho < 1:
-        raise ValueError(f"Invalid rho={rho!r}: the shrink factor must lie in (0, 1), e.g. 0.5.")
-    if not (lr0 > 0 and math.isfinite(lr0)):
-        raise ValueError(f"Invalid lr0={lr0!r}: the first step must be a finite number > 0.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0:
-        raise ValueError(f"Invalid max_iter={max_iter!r}: it must be an integer >= 0.")
-    x = xp.asarray(x)
-    g = xp.asarray(grad(x) if callable(grad) else grad)
-    d = -g if direction is None else xp.asarray(direction)
+    c = _in_unit_interval("c", c, "the Armijo constant; 1e-4 is usual")
+    rho = _in_unit_interval("rho", rho, "the shrink factor, e.g. 0.5")
+    lr0 = check_real("lr0", lr0, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, minimum=0)
+    if not callable(f):
+        raise TypeError(f"f must be a function x -> number, got {type(f).__name__}.")
+    x = _real_array("x", x)
+    g = _real_array("grad", grad(x) if callable(grad) else grad)
+    d = -g if direction is None else _real_array("direction", direction)
+    if g.shape != x.shape:
+        raise ValueError(f"grad has shape {tuple(g.shape)}, x has {tuple(x.shape)}.")
     if d.shape != x.shape:
         raise ValueError(f"direction has shape {tuple(d.shape)}, x has {tuple(x.shape)}.")
     slope = _dot(g, d)                             # ∇f(x)ᵀ d
@@ -106,6 +127,11 @@ def backtracking(f, grad, x, direction=None, lr0: float = 1.0, c: float = 1e-4,
             "Use direction=-grad (the default), or flip its sign."
         )
     fx = float(f(x))
+    if not math.isfinite(fx):
+        raise ValueError(
+            f"f(x) = {fx} at the starting point x: a line search needs a finite value there "
+            "(your inputs or initial point give a non-finite loss)."
+        )
     alpha = float(lr0)
     for _ in range(max_iter):
         if armijo_holds(f, x, d, alpha, fx, slope, c):
@@ -154,8 +180,8 @@ def exact_quadratic(A, g, direction=None) -> float:
     ValueError
         When :math:`d^\top A d \le 0`: the quadratic has no minimum along the line.
     """
-    A, g = xp.asarray(A), xp.asarray(g)
-    d = -g if direction is None else xp.asarray(direction)
+    A, g = _real_array("A", A), _real_array("g", g)
+    d = -g if direction is None else _real_array("direction", direction)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[1] != g.size or d.size != g.size:
         raise ValueError(
             f"shapes do not fit: A {tuple(A.shape)}, g {tuple(g.shape)}, direction "

@@ -109,12 +109,106 @@ def _int(name: str, value, minimum: int) -> int:
     return value
 
 
+def _bool(name: str, value) -> bool:
+    if isinstance(value, (bool, numpy.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+
+
 def _check_optimizer(optimizer) -> None:
     if not hasattr(optimizer, "lr"):
         raise TypeError(
             f"{type(optimizer).__name__} has no attribute 'lr': a schedule needs an optimizer "
             "(e.g. gdlib.optim.SGD) whose learning rate it can set."
         )
+    _nonneg("optimizer.lr", optimizer.lr)
+
+
+def _checked_lr(lr, who: str):
+    """A learning rate computed by a schedule: a finite number >= 0, or a clear error."""
+    if isinstance(lr, (bool, numpy.bool_)) or not isinstance(lr, Real):
+        raise TypeError(
+            f"the learning rate set by {who} is {lr!r} ({type(lr).__name__}), not a number: "
+            "a schedule's function must return a float."
+        )
+    if not (0 <= lr < math.inf):
+        raise ValueError(
+            f"the learning rate set by {who} is {lr!r}: it must be a finite number >= 0 "
+            "(does the schedule's function return NaN, infinity or a negative factor?)."
+        )
+    return lr
+
+
+# ----------------------------------------------------------------------------
+# Saved states: the schedule's own type and keys, each value like the current one.
+
+
+def _check_like(where: str, new, old) -> None:
+    """``new`` must have the type (and, for containers, the structure) of ``old``."""
+    if isinstance(old, (bool, numpy.bool_)):
+        _bool(where, new)
+    elif isinstance(old, (int, numpy.integer)):
+        _int(where, new, -(1 << 62))
+    elif isinstance(old, Real):
+        if isinstance(new, (bool, numpy.bool_)) or not isinstance(new, Real):
+            raise TypeError(f"{where} must be a number, got {new!r} ({type(new).__name__}).")
+        if math.isnan(new) or (math.isinf(new) and not math.isinf(old)):
+            raise ValueError(f"Invalid {where}={new!r}: it must be a finite number.")
+    elif isinstance(old, str):
+        if new != old:
+            raise ValueError(
+                f"{where} is {new!r} but this schedule was built with {old!r}: load a state "
+                "saved by a schedule built the same way."
+            )
+    elif isinstance(old, Counter):
+        if not isinstance(new, dict):
+            raise TypeError(f"{where} must be a dict, got {type(new).__name__}.")
+        for k, v in new.items():
+            _int(f"{where} key", k, 0)
+            _int(f"{where}[{k!r}]", v, 1)
+    elif isinstance(old, (list, tuple)):
+        if not isinstance(new, (list, tuple)) or len(new) != len(old):
+            raise ValueError(
+                f"{where} must be a sequence of {len(old)} entries like {old!r}, got {new!r}."
+            )
+        for i, (n, o) in enumerate(zip(new, old)):
+            _check_like(f"{where}[{i}]", n, o)
+    elif old is None:
+        if new is not None:
+            raise TypeError(f"{where} must be None, got {type(new).__name__}.")
+
+
+def _validated_state(sched, state_dict, skip=()) -> dict:
+    """Check a saved schedule state against ``sched``; return the fields to restore."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(
+            f"state_dict must be a dict as returned by state_dict(), got "
+            f"{type(state_dict).__name__}."
+        )
+    name = state_dict.get("schedule")
+    if name != type(sched).__name__:
+        raise ValueError(
+            f"state_dict['schedule'] is {name!r}: this state was not saved by a "
+            f"{type(sched).__name__}; load it into the kind of schedule that saved it."
+        )
+    current = sched.state_dict()
+    missing, unexpected = set(current) - set(state_dict), set(state_dict) - set(current)
+    if missing or unexpected:
+        raise ValueError(
+            f"state_dict does not fit {type(sched).__name__}: missing {sorted(missing)}, "
+            f"unexpected {sorted(map(str, unexpected))} (a state never sets the optimizer)."
+        )
+    out = {}
+    for key, old in current.items():
+        if key == "schedule" or key in skip:
+            continue
+        new = state_dict[key]
+        _check_like(f"state_dict[{key!r}]", new, old)
+        out[key] = Counter(new) if isinstance(old, Counter) else new
+    for key in ("base_lr", "_last_lr", "initial_lr", "max_lr", "min_lr"):
+        if key in out:
+            _nonneg(f"state_dict[{key!r}]", out[key])
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -162,20 +256,32 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one step and set ``optimizer.lr`` (call it after ``optimizer.step``)."""
         self._step_count += 1
-        self._update_lr()
+        try:
+            self._update_lr()
+        except BaseException:
+            self._step_count -= 1
+            raise
 
     def get_last_lr(self) -> float:
         """The learning rate the schedule set last."""
         return self._last_lr
 
     def state_dict(self) -> dict:
-        """The schedule's state (everything but the optimizer and functions)."""
-        return {k: v for k, v in self.__dict__.items()
-                if k != "optimizer" and not callable(v)}
+        """The schedule's state (everything but the optimizer and functions), and its type."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k != "optimizer" and not callable(v)}
+        state["schedule"] = type(self).__name__
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore a state saved with :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore a state saved with :meth:`state_dict`.
+
+        The state must come from the same kind of schedule and hold exactly its
+        keys, each value of the type it has now (numbers finite, learning rates
+        >= 0); it never replaces the optimizer. Everything is checked before
+        anything is set, so a state that does not fit leaves the schedule as it was.
+        """
+        self.__dict__.update(_validated_state(self, state_dict))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
@@ -192,12 +298,18 @@ class LRScheduler:
             self._is_initial = False
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        if epoch is None:
-            self.last_epoch += 1
-            lr = self.get_lr()
-        else:                       # jump to an epoch (used by SequentialLR)
-            self.last_epoch = epoch
-            lr = self.closed_form() if self.closed_form is not None else self.get_lr()
+        before = self.last_epoch
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                lr = self.get_lr()
+            else:                       # jump to an epoch (used by SequentialLR)
+                self.last_epoch = epoch
+                lr = self.closed_form() if self.closed_form is not None else self.get_lr()
+            lr = _checked_lr(lr, f"{type(self).__name__} at step {self.last_epoch}")
+        except BaseException:
+            self.last_epoch = before    # a failed step changes nothing
+            raise
         self.optimizer.lr = lr
         self._last_lr = lr
 
@@ -249,7 +361,10 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones: Sequence[int], gamma: float = 0.1):
-        self.milestones = Counter(_int("milestones[i]", m, 0) for m in milestones)
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"milestones must be a list of integers, got {milestones!r}.")
+        self.milestones = Counter(_int(f"milestones[{i}]", m, 0)
+                                  for i, m in enumerate(milestones))
         self.gamma = _nonneg("gamma", gamma)
         super().__init__(optimizer)
 
@@ -583,7 +698,7 @@ class OneCycleLR(LRScheduler):
         pct_start = _number("pct_start", pct_start)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"Invalid pct_start={pct_start!r}: it must lie in [0, 1].")
-        if anneal_strategy not in ("cos", "linear"):
+        if not (isinstance(anneal_strategy, str) and anneal_strategy in ("cos", "linear")):
             raise ValueError(
                 f"Invalid anneal_strategy={anneal_strategy!r}: use 'cos' or 'linear'."
             )
@@ -616,6 +731,9 @@ class OneCycleLR(LRScheduler):
         self.min_lr = self.initial_lr / final_div_factor
         optimizer.initial_lr = self.initial_lr     # torch overwrites initial_lr too
 
+        three_phase = _bool("three_phase", three_phase)
+        if cycle_momentum is not None:
+            cycle_momentum = _bool("cycle_momentum", cycle_momentum)
         has_momentum = hasattr(optimizer, "momentum") or hasattr(optimizer, "betas")
         if cycle_momentum and not has_momentum:
             raise ValueError(
@@ -627,6 +745,13 @@ class OneCycleLR(LRScheduler):
             self.use_beta1 = hasattr(optimizer, "betas")
             self.base_momentum = _nonneg("base_momentum", base_momentum)
             self.max_momentum = _nonneg("max_momentum", max_momentum)
+            if self.use_beta1:
+                for name in ("base_momentum", "max_momentum"):
+                    if not getattr(self, name) < 1:
+                        raise ValueError(
+                            f"Invalid {name}={getattr(self, name)!r}: it becomes "
+                            f"{type(optimizer).__name__}'s betas[0], which must lie in [0, 1)."
+                        )
             self._set_momentum(optimizer, self.max_momentum)
         super().__init__(optimizer)
 
@@ -651,7 +776,10 @@ class OneCycleLR(LRScheduler):
         start_step = 0.0
         for i, (end_step, lr0, lr1, m0, m1) in enumerate(self._phases):
             if t <= end_step or i == len(self._phases) - 1:
-                pct = (t - start_step) / (end_step - start_step)
+                # Past the last phase's end (only the rate set after the final step,
+                # which no step uses) torch extrapolates, to a negative rate for
+                # 'linear'; gdlib stays at the final rate instead.
+                pct = min(1.0, (t - start_step) / (end_step - start_step))
                 lr = self._anneal(getattr(self, lr0), getattr(self, lr1), pct)
                 if self.cycle_momentum:
                     m = self._anneal(getattr(self, m0), getattr(self, m1), pct)
@@ -702,9 +830,9 @@ class ReduceLROnPlateau:
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float = 0.0, eps: float = 1e-8):
         _check_optimizer(optimizer)
-        if mode not in ("min", "max"):
+        if not (isinstance(mode, str) and mode in ("min", "max")):
             raise ValueError(f"Invalid mode={mode!r}: use 'min' (a loss) or 'max' (an accuracy).")
-        if threshold_mode not in ("rel", "abs"):
+        if not (isinstance(threshold_mode, str) and threshold_mode in ("rel", "abs")):
             raise ValueError(f"Invalid threshold_mode={threshold_mode!r}: use 'rel' or 'abs'.")
         self.factor = _number("factor", factor)
         if not 0 < self.factor < 1:
@@ -738,7 +866,9 @@ class ReduceLROnPlateau:
 
     def step(self, metric) -> None:
         """Record this epoch's ``metric`` and reduce the rate if it has plateaued."""
-        current = float(metric)
+        if hasattr(metric, "shape") and getattr(metric, "ndim", 0) == 0:
+            metric = metric.item() if hasattr(metric, "item") else metric
+        current = _number("metric", metric)
         self.last_epoch += 1
         if self.is_better(current, self.best):
             self.best = current
@@ -762,10 +892,14 @@ class ReduceLROnPlateau:
         return self._last_lr
 
     def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """The schedule's state (everything but the optimizer), and its type."""
+        state = {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        state["schedule"] = type(self).__name__
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
+        """Restore a state saved with :meth:`state_dict` (checked first, as for every schedule)."""
+        self.__dict__.update(_validated_state(self, state_dict))
 
     def __repr__(self) -> str:
         return (f"ReduceLROnPlateau(mode={self.mode!r}, best={self.best:.6g}, "
@@ -848,14 +982,25 @@ class SequentialLR(LRScheduler):
         state = {k: v for k, v in self.__dict__.items()
                  if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        state["schedule"] = type(self).__name__
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        subs = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)
+        own = _validated_state(self, state_dict, skip=("_schedulers",))
+        subs = state_dict["_schedulers"]
+        if not isinstance(subs, (list, tuple)) or len(subs) != len(self._schedulers):
+            raise ValueError(
+                f"state_dict['_schedulers'] must hold {len(self._schedulers)} states, one per "
+                "schedule."
+            )
+        checked = [_validated_state(s, sd) if not isinstance(s, SequentialLR) else None
+                   for s, sd in zip(self._schedulers, subs)]
+        for s, sd, c in zip(self._schedulers, subs, checked):   # all checked: now restore
+            if c is None:
+                s.load_state_dict(sd)
+            else:
+                s.__dict__.update(c)
+        self.__dict__.update(own)
 
 
 # ----------------------------------------------------------------------------
@@ -947,6 +1092,7 @@ def lr_curve(make_schedule, steps: int, lr: float = 1.0, metrics=None, **kw) -> 
     from .optim import GD
 
     steps = _int("steps", steps, 0)
+    lr = _nonneg("lr", lr)
     opt = GD(numpy.zeros(1), lr=lr)
     sched = create(make_schedule, opt, **kw) if isinstance(make_schedule, str) \
         else make_schedule(opt)
