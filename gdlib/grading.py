@@ -86,6 +86,7 @@ __all__ = [
     "check_function",
     "check_update_rule",
     "check_true",
+    "recorded",
     "switched_off",
     "install_notebook_hooks",
     "VERBOSE",
@@ -765,6 +766,55 @@ def check_update_rule(student_step: Callable, reference_step: Callable, x0, grad
         x = x_ref
         state = tuple(np.asarray(to_host(s), dtype=float) for s in ref[1:])
     _passed(f"{name} on {steps} step{'s' if steps > 1 else ''}")
+
+
+def recorded(reference_step: Callable, x0, grad, state0=(), steps: int = 3,
+             hyper: Mapping | None = None) -> Callable:
+    """A reference update rule run *now* along its own path, replayed later from the record.
+
+    For :func:`check_update_rule` inside :func:`switched_off`: the reference (often
+    a wrapper of the library's optimizer, which the block switches off) is run
+    before the block, and the function returned hands back its outputs step by
+    step, so the check needs no callable the learner could reach. Call it with the
+    same ``x0``, ``grad``, ``state0``, ``steps`` and ``hyper`` as the check::
+
+        ref = recorded(torch_like_adam, x0, f.grad, (m0, v0), steps=5, hyper=hyper)
+        with switched_off(Adam, task="the Adam update"):
+            check_update_rule(adam_step, ref, x0, f.grad, (m0, v0), steps=5, hyper=hyper)
+
+    The returned function has the reference's signature (so ``t`` is passed
+    exactly when the reference takes it) and ignores its arguments.
+    """
+    hyper = dict(hyper or {})
+    pass_t = _accepts(reference_step, "t")
+    grads = None if callable(grad) else list(grad)
+    if grads is not None:
+        steps = min(steps, len(grads))
+    x = np.array(to_host(x0), dtype=float)
+    state0 = tuple(state0) if isinstance(state0, (tuple, list)) else (state0,)
+    state = tuple(np.array(to_host(s), dtype=float) for s in state0)
+    outputs = []
+    for t in range(1, steps + 1):
+        g = np.asarray(to_host(grad(x) if grads is None else grads[t - 1]), dtype=float)
+        kwargs = dict(hyper, t=t) if pass_t else dict(hyper)
+        out = _as_tuple(reference_step(copy.deepcopy(x), g.copy(), *copy.deepcopy(state),
+                                       **kwargs))
+        outputs.append(copy.deepcopy(out))
+        x = np.asarray(to_host(out[0]), dtype=float)
+        state = tuple(np.asarray(to_host(s), dtype=float) for s in out[1:])
+    pending = iter(outputs)
+
+    def replay(*args, **kwargs):
+        try:
+            out = next(pending)
+        except StopIteration:
+            raise RuntimeError(f"recorded: only {len(outputs)} step(s) were recorded; "
+                               "record as many steps as the check takes.") from None
+        return out if len(out) > 1 else out[0]
+
+    replay.__signature__ = inspect.signature(reference_step)
+    replay.__name__ = getattr(reference_step, "__name__", "reference")
+    return replay
 
 
 # -- write-it-yourself exercises ---------------------------------------------------

@@ -397,3 +397,24 @@ def test_switched_off_restores_after_an_error():
     with pytest.raises(ZeroDivisionError), grading.switched_off(optim.SGD, namespace={}):
         _ = 1 / 0
     assert optim.SGD is original
+
+
+def test_recorded_replays_the_reference_inside_switched_off():
+    from gdlib import optim
+
+    def heavy(x, g, v, lr, beta):
+        v = beta * v - lr * g
+        return x + v, v
+
+    def via_sgd(x, g, v, lr, beta):
+        optim.SGD(np.zeros(1))  # the library, switched off below
+        return heavy(x, g, v, lr, beta)
+
+    hyper = {"lr": 0.1, "beta": 0.5}
+    ref = grading.recorded(via_sgd, np.ones(2), lambda x: 2 * x, (np.zeros(2),), steps=3,
+                           hyper=hyper)
+    with grading.switched_off(optim.SGD, namespace={}):
+        check_update_rule(heavy, ref, np.ones(2), lambda x: 2 * x, (np.zeros(2),), steps=3,
+                          hyper=hyper)
+    with pytest.raises(RuntimeError, match="only 3 step"):
+        ref(np.ones(2), np.ones(2), np.zeros(2), **hyper)
