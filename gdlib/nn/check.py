@@ -102,6 +102,14 @@ def check_module(module, *inputs, dout=None, eps: float = 1e-6, rtol: float = 1e
     -------
     ModuleCheck
     """
+    from ..optim.base import check_nonnegative, check_positive
+
+    eps = check_positive("eps", eps)
+    rtol = check_nonnegative("rtol", rtol)
+    atol = check_nonnegative("atol", atol)
+    if isinstance(max_entries, bool) or not isinstance(max_entries, (int, numpy.integer)) \
+            or max_entries < 1:
+        raise ValueError(f"max_entries must be a whole number >= 1, got {max_entries!r}.")
     inputs = tuple(asarray(a) if isinstance(a, numpy.ndarray) else a for a in inputs)
     params = module.parameters()
     for name, p in params.items():

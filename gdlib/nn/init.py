@@ -32,23 +32,33 @@ def as_generator(rng=None) -> numpy.random.Generator:
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}.")
 
 
+def _fan(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    return int(value)
+
+
 def _put(a, dtype):
     return asarray(a.astype(resolve_dtype(dtype), copy=False))
 
 
 def glorot_uniform(shape, fan_in: int, fan_out: int, rng=None, dtype=None):
     """Glorot/Xavier uniform initial weights of ``shape`` (backend array)."""
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    limit = math.sqrt(6.0 / (_fan("fan_in", fan_in) + _fan("fan_out", fan_out)))
     return _put(as_generator(rng).uniform(-limit, limit, size=shape), dtype)
 
 
 def he_normal(shape, fan_in: int, rng=None, dtype=None):
     """He/Kaiming normal initial weights of ``shape`` (backend array)."""
-    return _put(as_generator(rng).normal(0.0, math.sqrt(2.0 / fan_in), size=shape), dtype)
+    std = math.sqrt(2.0 / _fan("fan_in", fan_in))
+    return _put(as_generator(rng).normal(0.0, std, size=shape), dtype)
 
 
 def uniform(shape, limit: float, rng=None, dtype=None):
     """Uniform on ``[-limit, limit]`` (PyTorch's recurrent layers use 1/sqrt(hidden))."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float, numpy.floating)) \
+            or not 0 <= limit < math.inf:
+        raise ValueError(f"limit must be a finite number >= 0, got {limit!r}.")
     return _put(as_generator(rng).uniform(-limit, limit, size=shape), dtype)
 
 
