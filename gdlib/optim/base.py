@@ -549,8 +549,9 @@ class Optimizer:
             if missing or extra:
                 hint = ""
                 if extra and missing:
-                    close = difflib.get_close_matches(str(extra[0]), [str(k) for k in missing], 1)
-                    hint = f" Did you mean {close[0]!r} for {extra[0]!r}?" if close else ""
+                    lower = {str(k).lower(): k for k in missing}
+                    close = difflib.get_close_matches(str(extra[0]).lower(), list(lower), 1)
+                    hint = f" Did you mean {lower[close[0]]!r} for {extra[0]!r}?" if close else ""
                 parts = ([f"missing gradient(s) for {missing!r}"] if missing else []) + (
                     [f"unexpected key(s) {extra!r}"] if extra else [])
                 raise ValueError(
