@@ -139,6 +139,16 @@ def _checked_lr(lr, who: str):
     return lr
 
 
+def _factor(sched, value):
+    """What ``lr_lambda`` returned: it must be a number (its range is checked with the rate)."""
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, Real):
+        raise TypeError(
+            f"the learning rate set by {type(sched).__name__} at step {sched.last_epoch} cannot "
+            f"be computed: lr_lambda returned {value!r} ({type(value).__name__}), not a number."
+        )
+    return value
+
+
 # ----------------------------------------------------------------------------
 # Saved states: the schedule's own type and keys, each value like the current one.
 
@@ -603,7 +613,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self):
-        return self.base_lr * self.lr_lambda(self.last_epoch)
+        return self.base_lr * _factor(self, self.lr_lambda(self.last_epoch))
 
 
 class MultiplicativeLR(LRScheduler):
@@ -625,7 +635,7 @@ class MultiplicativeLR(LRScheduler):
     def get_lr(self):
         if self._is_initial:
             return self.optimizer.lr
-        return self.optimizer.lr * self.lr_lambda(self.last_epoch)
+        return self.optimizer.lr * _factor(self, self.lr_lambda(self.last_epoch))
 
 
 # ----------------------------------------------------------------------------

@@ -618,6 +618,11 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
                     else:
                         opt.step(perturb(g))
                 except GradientOverflowError as exc:
+                    if k == 1:
+                        raise NonFiniteInputError(
+                            f"{exc} This is step 1, before any update: your initial point "
+                            "x0 gives this gradient."
+                        ) from exc
                     err = _overflow_error(exc, k, lr, opt)
                     err.history = history()
                     raise err from exc
