@@ -21,7 +21,16 @@ from .corpora import (
     load_sentiment,
     load_translation,
 )
-from .download import ChecksumError, DownloadError, data_home, extract, fetch, sha256sum
+from .download import (
+    ArchiveError,
+    CacheDirError,
+    ChecksumError,
+    DownloadError,
+    data_home,
+    extract,
+    fetch,
+    sha256sum,
+)
 from .public import LabeledText, load_anki_pairs, load_imdb, load_sst2, load_tatoeba
 from .tabular import (
     Split,
@@ -49,6 +58,7 @@ __all__ = [
     "tokenize", "Vocab", "SPECIALS", "pad_batch", "bag_of_words", "batches", "bucket_batches",
     # download
     "fetch", "extract", "data_home", "sha256sum", "DownloadError", "ChecksumError",
+    "ArchiveError", "CacheDirError",
     # shipped corpora
     "SentimentExample", "ORDER_SENSITIVE", "load_sentiment", "load_translation",
     "generate_sentiment", "generate_translation",

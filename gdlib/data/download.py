@@ -439,17 +439,18 @@ def is_damage(err: BaseException) -> bool:
     return type(err) is OSError and err.errno is None
 
 
-def damaged_archive(archive, err) -> ArchiveError:
-    """The error for an archive that cannot be read although its digest was accepted.
+def damaged_archive(archive, err, verified: bool = True) -> ArchiveError:
+    """The error for an archive that cannot be read; the message names it and says to delete it.
 
-    The file in the cache matched the digest given, so it is the trusted file itself that
-    is broken (or the digest was computed on a broken copy): the message names the file
-    and says to delete it.
+    With ``verified`` (the loaders, after :func:`fetch`), the file matched the digest
+    given, so it is the trusted file itself that is broken, or the digest was computed on a
+    broken copy: the message says so.
     """
-    return ArchiveError(
-        f"{archive} is damaged and cannot be read ({type(err).__name__}: {err}). Its "
-        "SHA-256 matched the digest you trust, so that copy (or the digest) is wrong: "
-        f"delete {archive}, download it again and check its digest.")
+    why = " ".join(f"{type(err).__name__}: {err}".split())     # one line
+    trusted = (" Its SHA-256 matched the digest you trust, so that copy (or the digest) is "
+               "wrong:" if verified else "")
+    return ArchiveError(f"{archive} is damaged and cannot be read ({why}).{trusted} delete "
+                        f"{archive}, download it again and check its digest.")
 
 
 class ArchiveLimits:
@@ -595,7 +596,7 @@ def extract(archive, dest=None, force: bool = False, max_bytes: int | None = Non
             raise
         except Exception as err:
             if is_damage(err):
-                raise damaged_archive(archive, err) from err
+                raise damaged_archive(archive, err, verified=False) from err
             raise
         if dest.exists():
             shutil.rmtree(dest)
