@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdlib.data import download, public, tabular
+from gdlib.data import corpora, download, public, tabular, text
 from gdlib.data.download import (
     ArchiveError,
     CacheDirError,
@@ -564,3 +564,55 @@ def test_scaler_never_learns_from_a_non_finite_entry(i, j, bad):
     with pytest.raises(ValueError, match=r"^StandardScaler\.fit: X contains NaN or infinity"):
         scaler.fit(X)
     assert not hasattr(scaler, "mean_")
+
+
+# ----------------------------------------------------------------------------
+# Text and the shipped corpora: whole numbers stay whole, flags are real bools
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: text.pad_batch([[1, 2.7]]), TypeError,
+     r"pad_batch: seqs must hold integer ids, got float64"),
+    (lambda: text.pad_batch([[1, 2]], max_len=2.9), TypeError,
+     r"max_len must be a whole number \(an int\), got 2\.9"),
+    (lambda: text.pad_batch([[1, 2]], pad_id=0.5), TypeError, r"pad_id must be a whole number"),
+    (lambda: text.pad_batch([[1, 2]], bos_id=-2), ValueError, r"bos_id must be >= 0"),
+    (lambda: text.pad_batch([[1, 2]], device="yes"), TypeError, r"device must be True or False"),
+    (lambda: text.pad_batch(["a b"]), TypeError, r"expected sequences of integer ids, got a str"),
+    (lambda: text.bag_of_words([[1, 2.5]], 5), TypeError,
+     r"bag_of_words: seqs must hold integer ids"),
+    (lambda: text.bag_of_words([[1, 2]], 5.5), TypeError, r"vocab_size must be a whole number"),
+    (lambda: text.bag_of_words([[1, 7]], 5), ValueError, r"id 7 is outside 0\.\.4: vocab_size"),
+    (lambda: text.bag_of_words([[1, 2]], 5, binary="no"), TypeError,
+     r"binary must be True or False"),
+    (lambda: text.batches(10, 2.5), TypeError, r"batch_size must be a whole number.*2\.5"),
+    (lambda: text.batches(10, 0), ValueError, r"batch_size must be >= 1; got 0"),
+    (lambda: text.batches(10.0, 2), TypeError, r"n must be a whole number"),
+    (lambda: text.batches(10, 2, shuffle="False"), TypeError, r"shuffle must be True or False"),
+    (lambda: text.batches(10, 2, drop_last=1), TypeError, r"drop_last must be True or False"),
+    (lambda: text.bucket_batches([3, 4.5], 2), TypeError,
+     r"lengths must be a 1-D sequence of whole numbers"),
+    (lambda: text.bucket_batches([3, -1], 2), ValueError, r"lengths must be >= 0; got -1"),
+    (lambda: text.bucket_batches([3, 4], True), TypeError, r"batch_size must be a whole number"),
+    (lambda: text.Vocab.build([["a"]], min_freq=2.9), TypeError,
+     r"min_freq must be a whole number"),
+    (lambda: text.Vocab.build([["a"]], max_size=10.5), TypeError,
+     r"max_size must be a whole number"),
+    (lambda: text.Vocab.build([["a"]], max_size=3), ValueError,
+     r"max_size=3 is smaller than the 4 special tokens"),
+    (lambda: text.Vocab.build("a b c"), TypeError, r"Vocab\.build expects a list of token lists"),
+    (lambda: corpora.generate_sentiment(2.9), ValueError, r"n must be a non-negative int"),
+    (lambda: corpora.generate_sentiment(3, seed=1.5), TypeError, r"seed must be an int, got 1\.5"),
+    (lambda: corpora.generate_translation(3, seed="0"), TypeError, r"seed must be an int"),
+    (lambda: corpora.load_sentiment(["train"]), ValueError, r"split must be 'train' or 'test'"),
+    (lambda: corpora.load_translation("dev"), ValueError, r"split must be 'train' or 'test'"),
+])
+def test_text_and_corpora_refuse_bad_arguments(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_text_still_takes_numpy_integers():
+    ids, mask = text.pad_batch([np.array([3, 4], dtype=np.int32), [5]], max_len=np.int64(3))
+    assert ids.tolist() == [[3, 4, 0], [5, 0, 0]] and mask.sum() == 3
+    assert len(corpora.generate_sentiment(np.int64(3), seed=np.int32(1))) == 3

@@ -76,6 +76,7 @@ unique, so no test sentence appears in the training split.
 from __future__ import annotations
 
 import functools
+import numbers
 import random
 from pathlib import Path
 from typing import NamedTuple
@@ -306,9 +307,16 @@ def _sentiment_example(rng: random.Random) -> SentimentExample:
 
 
 def _check_count(n, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"{name} must be a non-negative int (the number of examples), got {n!r}")
-    return n
+    return int(n)
+
+
+def _check_seed(seed) -> int:
+    """An int seed: ``random.Random`` would also take 2.9 or "abc" and hash them silently."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__}).")
+    return int(seed)
 
 
 def _unique(make, n: int, seed: int, key, exclude=frozenset()) -> list:
@@ -357,7 +365,7 @@ def generate_sentiment(n: int, seed: int = 0) -> list[SentimentExample]:
         3 to 20 tokens each. The label follows the compositional rule in the module
         docstring.
     """
-    _check_count(n)
+    n, seed = _check_count(n), _check_seed(seed)
     return _unique(_sentiment_example, n, seed, _sentiment_key)
 
 
@@ -792,7 +800,7 @@ def generate_translation(n: int, seed: int = 0) -> list[tuple[str, str]]:
         Lower-case sentences, tokens separated by single spaces, ending with " .";
         English sentences are distinct and 3 to 25 tokens long (one to three clauses).
     """
-    _check_count(n)
+    n, seed = _check_count(n), _check_seed(seed)
     return _unique(_translation_pair, n, seed, _translation_key)
 
 
@@ -842,7 +850,7 @@ def write_translation_tsv(pairs, path) -> Path:
 
 
 def _check_split(split) -> str:
-    if split not in _SPLITS:
+    if not isinstance(split, str) or split not in _SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     return split
 

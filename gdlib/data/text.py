@@ -112,8 +112,8 @@ class Vocab:
         if isinstance(token_lists, str):
             raise TypeError("Vocab.build expects a list of token lists, e.g. "
                             "[tokenize(s) for s in texts], not a single string")
-        if int(min_freq) < 1:
-            raise ValueError(f"min_freq must be >= 1; got {min_freq}")
+        _whole("min_freq", min_freq)
+        _whole("max_size", max_size, minimum=0, allow_none=True)
         if max_size is not None and int(max_size) < len(SPECIALS):
             raise ValueError(f"max_size={max_size} is smaller than the {len(SPECIALS)} special "
                              "tokens; give at least 4 (or None for no limit)")
@@ -218,6 +218,33 @@ class Vocab:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
+def _whole(name: str, value, minimum: int = 1, allow_none: bool = False):
+    """``value`` as an int >= ``minimum``; floats (2.9) and bools are refused, not truncated."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number (an int), got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return int(value)
+
+
+def _flag(name: str, value) -> bool:
+    """``value`` if it is True or False: the string "False" is truthy, so it is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def _flat_ids(rows: list, lengths, where: str) -> np.ndarray:
+    """All ids of ``rows`` in one int64 array; ids that are not integers are refused."""
+    flat = np.array([t for r in rows for t in r])
+    if flat.size and flat.dtype.kind not in "iu":
+        raise TypeError(f"{where}: seqs must hold integer ids, got {flat.dtype} values such as "
+                        f"{flat.reshape(-1)[0]!r}; encode the tokens with vocab.encode first.")
+    return flat.astype(np.int64, copy=False).reshape(int(lengths.sum()))
+
+
 def _as_id_lists(seqs) -> list:
     if hasattr(seqs, "shape") and getattr(seqs, "ndim", 0) == 2:
         return backend.to_host(seqs).tolist()
@@ -257,6 +284,10 @@ def pad_batch(seqs, pad_id: int = 0, max_len: int | None = None, bos_id: int | N
         True at real tokens (bos/eos included), False at padding.
     """
     rows = _as_id_lists(seqs)
+    _whole("max_len", max_len, minimum=0, allow_none=True)
+    for name, value in (("pad_id", pad_id), ("bos_id", bos_id), ("eos_id", eos_id)):
+        _whole(name, value, minimum=0, allow_none=name != "pad_id")
+    _flag("device", device)
     extra = (bos_id is not None) + (eos_id is not None)
     if max_len is not None:
         if int(max_len) < extra:
@@ -272,8 +303,7 @@ def pad_batch(seqs, pad_id: int = 0, max_len: int | None = None, bos_id: int | N
     ids = np.full((len(rows), T), pad_id, dtype=np.int64)
     mask = np.arange(T)[None, :] < lengths[:, None]
     if len(rows):
-        flat = np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(lengths.sum()))
-        ids[mask] = flat
+        ids[mask] = _flat_ids(rows, lengths, "pad_batch")
     if device:
         return backend.asarray(ids), backend.asarray(mask)
     return ids, mask
@@ -302,9 +332,11 @@ def bag_of_words(seqs, vocab_size: int, binary: bool = False, ignore=(0,),
         True returns an array of the current backend.
     """
     rows = _as_id_lists(seqs)
-    V = int(vocab_size)
+    V = _whole("vocab_size", vocab_size)
+    _flag("binary", binary)
+    _flag("device", device)
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    flat = np.fromiter((t for r in rows for t in r), dtype=np.int64, count=int(lengths.sum()))
+    flat = _flat_ids(rows, lengths, "bag_of_words")
     row = np.repeat(np.arange(len(rows)), lengths)
     if flat.size and (flat.min() < 0 or flat.max() >= V):
         bad = flat[(flat < 0) | (flat >= V)][0]
@@ -324,8 +356,10 @@ def batches(n: int, batch_size: int, seed: int | None = 0, shuffle: bool = True,
 
     ``seed`` makes the shuffle reproducible; ``shuffle=False`` keeps the order.
     """
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    n = _whole("n", n, minimum=0)
+    batch_size = _whole("batch_size", batch_size)
+    _flag("shuffle", shuffle)
+    _flag("drop_last", drop_last)
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     out = [order[i:i + batch_size] for i in range(0, n, batch_size)]
     if drop_last and out and len(out[-1]) < batch_size:
@@ -359,10 +393,16 @@ def bucket_batches(lengths, batch_size: int, seed: int | None = 0, shuffle: bool
         Indices into the dataset, one array per batch; together they cover every example
         once.
     """
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    lengths = np.asarray(backend.to_host(lengths) if hasattr(lengths, "shape") else lengths,
-                         dtype=np.int64)
+    batch_size = _whole("batch_size", batch_size)
+    _flag("shuffle", shuffle)
+    _flag("drop_last", drop_last)
+    lengths = np.asarray(backend.to_host(lengths) if hasattr(lengths, "shape") else lengths)
+    if lengths.ndim != 1 or (lengths.size and lengths.dtype.kind not in "iu"):
+        raise TypeError(f"lengths must be a 1-D sequence of whole numbers, got "
+                        f"{lengths.dtype} of shape {lengths.shape}.")
+    if lengths.size and lengths.min() < 0:
+        raise ValueError(f"lengths must be >= 0; got {int(lengths.min())}")
+    lengths = lengths.astype(np.int64, copy=False)
     n = lengths.shape[0]
     rng = np.random.default_rng(seed)
     order = rng.permutation(n) if shuffle else np.arange(n)
