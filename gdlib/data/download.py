@@ -22,6 +22,7 @@ when they are more than :data:`MAX_RATIO` (200) times larger than the archive (a
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
@@ -453,6 +454,23 @@ def damaged_archive(archive, err, verified: bool = True) -> ArchiveError:
                         f"{archive}, download it again and check its digest.")
 
 
+@contextlib.contextmanager
+def reading(archive, verified: bool = True):
+    """Turn what reading a damaged ``archive`` raises into :func:`damaged_archive`'s error.
+
+    ``ArchiveError`` (a refused member, a limit) and errors that are not damage (a full
+    disk, Ctrl-C) pass through unchanged.
+    """
+    try:
+        yield
+    except ArchiveError:
+        raise
+    except Exception as err:
+        if is_damage(err):
+            raise damaged_archive(archive, err, verified) from err
+        raise
+
+
 class ArchiveLimits:
     """The size limits one archive is checked against, member by member.
 
@@ -587,17 +605,11 @@ def extract(archive, dest=None, force: bool = False, max_bytes: int | None = Non
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
     root = tmp.resolve()
     try:
-        try:
+        with reading(archive, verified=False):
             if kind == "zip":
                 _extract_zip(archive, root, limits)
             else:
                 _extract_tar(archive, root, limits)
-        except ArchiveError:
-            raise
-        except Exception as err:
-            if is_damage(err):
-                raise damaged_archive(archive, err, verified=False) from err
-            raise
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)

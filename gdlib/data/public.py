@@ -37,10 +37,9 @@ from .download import (
     ArchiveError,
     ArchiveLimits,
     _cache_dir_error,
-    damaged_archive,
     data_home,
     fetch,
-    is_damage,
+    reading,
     tar_members,
     zip_members,
 )
@@ -185,21 +184,14 @@ def load_imdb(split: str = "train", cache_dir=None, url: str = IMDB_URL,
 def _read_imdb(archive: Path) -> dict:
     """``{"train": [...], "test": [...]}`` from the archive; both splits must be there."""
     examples = {"train": [], "test": []}
-    try:
-        with tarfile.open(archive, "r:*") as tf:
-            for member in tar_members(tf, ArchiveLimits(archive)):
-                m = _IMDB_MEMBER.match(member.name)
-                if m is None or not member.isfile():
-                    continue
-                s, polarity, number, _rating = m.groups()
-                text = tf.extractfile(member).read().decode("utf-8", errors="replace")
-                examples[s].append((polarity == "pos", int(number), _clean_review(text)))
-    except ArchiveError:
-        raise
-    except Exception as err:
-        if is_damage(err):
-            raise damaged_archive(archive, err) from err
-        raise
+    with reading(archive), tarfile.open(archive, "r:*") as tf:
+        for member in tar_members(tf, ArchiveLimits(archive)):
+            m = _IMDB_MEMBER.match(member.name)
+            if m is None or not member.isfile():
+                continue
+            s, polarity, number, _rating = m.groups()
+            text = tf.extractfile(member).read().decode("utf-8", errors="replace")
+            examples[s].append((polarity == "pos", int(number), _clean_review(text)))
     for s, rows in examples.items():
         if not rows:
             raise ArchiveError(f"{archive} holds no aclImdb/{s}/pos or neg reviews: is it "
@@ -218,20 +210,13 @@ def _read_zip_member(archive: Path, name: str) -> str:
     The members' sizes are checked against :class:`gdlib.data.download.ArchiveLimits`
     first; a damaged archive is named, with the advice to delete it.
     """
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            zip_members(zf, ArchiveLimits(archive))
-            for member in zf.namelist():
-                if member == name or member.endswith("/" + name):
-                    return zf.read(member).decode("utf-8")
-            raise ArchiveError(f"{archive} has no member {name!r}; it holds "
-                               f"{zf.namelist()[:10]}")
-    except ArchiveError:
-        raise
-    except Exception as err:
-        if is_damage(err):
-            raise damaged_archive(archive, err) from err
-        raise
+    with reading(archive), zipfile.ZipFile(archive) as zf:
+        zip_members(zf, ArchiveLimits(archive))
+        for member in zf.namelist():
+            if member == name or member.endswith("/" + name):
+                return zf.read(member).decode("utf-8")
+        raise ArchiveError(f"{archive} has no member {name!r}; it holds "
+                           f"{zf.namelist()[:10]}")
 
 
 def load_sst2(split: str = "train", cache_dir=None, url: str = SST2_URL,
@@ -373,7 +358,7 @@ def _lines(path: Path):
 
     A ``.bz2`` file that cannot be decompressed is named, with the advice to delete it.
     """
-    try:
+    with reading(path):
         if path.name.endswith(".bz2"):
             capped = _CappedReader(bz2.open(path, "rb"), ArchiveLimits(path), path.name)
             f = io.TextIOWrapper(io.BufferedReader(capped), encoding="utf-8")
@@ -381,12 +366,6 @@ def _lines(path: Path):
             f = open(path, encoding="utf-8")
         with f:
             yield from f
-    except ArchiveError:
-        raise
-    except Exception as err:
-        if is_damage(err):
-            raise damaged_archive(path, err) from err
-        raise
 
 
 def _tatoeba_sentences(path: Path, wanted: set | None = None) -> dict[int, str]:
