@@ -47,12 +47,14 @@ CONFIG_DIR = ".jupyter"
 # nbgrader 0.9's JupyterLab plugins and server extensions meant for instructors (and
 # for the assignment exchange, which a self-paced learner does not have). The
 # learner's lab keeps only "validate-assignment", the student's Validate button.
-INSTRUCTOR_PLUGINS = [
+LEARNER_DISABLED_PLUGINS = [
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:course-list",
     "@jupyter/nbgrader:assignment-list",
     "@jupyter/nbgrader:menu",
+    # and JupyterLab's offer to fetch news from the internet: the course runs offline
+    "@jupyterlab/apputils-extension:announcements",
 ]
 INSTRUCTOR_SERVER_EXTENSIONS = [
     "nbgrader.server_extensions.formgrader",
@@ -205,7 +207,8 @@ def write_lab_config(config_dir: Path, default_url: str | None = None) -> None:
             app["default_url"] = default_url
 
     def lab(data: dict) -> None:
-        data.setdefault("disabledExtensions", {}).update(dict.fromkeys(INSTRUCTOR_PLUGINS, True))
+        disabled = data.setdefault("disabledExtensions", {})
+        disabled.update(dict.fromkeys(LEARNER_DISABLED_PLUGINS, True))
 
     update(config_dir / "jupyter_server_config.json", server)
     update(config_dir / "labconfig" / "page_config.json", lab)
