@@ -607,25 +607,33 @@ class Optimizer:
                 f"parameter {name!r} has become read-only (flags.writeable is False), so it "
                 "cannot be updated in place."
             )
-        if array_module(g) is not array_module(p):
+        if type(g) is not type(p) and array_module(g) is not array_module(p):
             g = to_host(g) if isinstance(p, numpy.ndarray) else asarray(g)
-        if array_module(g).may_share_memory(g, p):
+        mod = numpy if type(p) is numpy.ndarray else array_module(p)
+        if mod.may_share_memory(g, p):
             g = g.copy()   # the rule may write p before it has read all of g
         if self.check_finite:
-            self._check_magnitude(p, g, name)
+            self._check_magnitude(p, g, name, mod)
         return g
 
-    def _check_magnitude(self, p, g, name: str) -> None:
+    def _check_magnitude(self, p, g, name: str, mod=numpy) -> None:
         """Refuse NaN/inf, and gradients whose square (or value) overflows.
 
         One reduction in the usual case: :math:`g \\cdot g` is at most the
         largest float exactly when every entry and every square is finite.
-        Only when it is not are the entries looked at one by one.
+        Only when it is not are the entries looked at one by one. (Measured on
+        10^7 float64 entries: about as long as one ``isfinite(g).all()``, and
+        a few per cent of an Adam step.)
         """
-        mod = array_module(g)
-        limit = min(float(mod.finfo(p.dtype).max), float(mod.finfo(g.dtype).max))
-        with numpy.errstate(over="ignore", invalid="ignore"):
-            ss = float(mod.vdot(g.reshape(-1), g.reshape(-1)))
+        limit = _LIMITS.get((p.dtype, g.dtype))
+        if limit is None:
+            limit = min(float(numpy.finfo(p.dtype).max), float(numpy.finfo(g.dtype).max))
+            _LIMITS[(p.dtype, g.dtype)] = limit
+        if g.dtype.itemsize >= 4:
+            ss = float(mod.vdot(g, g))          # BLAS: no floating-point warnings
+        else:
+            with numpy.errstate(over="ignore", invalid="ignore"):
+                ss = float(mod.vdot(g, g))
         if ss <= limit:
             return
         if not bool(mod.isfinite(g).all()):
@@ -712,6 +720,10 @@ def _load_array(where: str, value, shape, dtype):
     if not numpy.isfinite(host).all():
         raise ValueError(f"{where} holds NaN or infinity: the saved state is corrupt.")
     return asarray(numpy.array(host, dtype=dtype, copy=True))
+
+
+#: The largest float of (parameter dtype, gradient dtype), the smaller of the two.
+_LIMITS: dict = {}
 
 
 def _all_finite(g) -> bool:
