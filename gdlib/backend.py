@@ -25,6 +25,7 @@ on both devices).
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import types
 
@@ -85,6 +86,11 @@ def gpu_available() -> bool:
 
 
 def _select(name: str) -> types.ModuleType:
+    if not isinstance(name, str):
+        raise TypeError(
+            f"the device name must be 'auto', 'cpu' or 'gpu', got {name!r} "
+            f"({type(name).__name__})."
+        )
     name = name.strip().lower()
     if name not in ("auto", "cpu", "gpu"):
         raise BackendError(
@@ -181,6 +187,11 @@ def rng(seed: int | None = None):
     the host and move the result with :func:`asarray` when the exact numbers
     must agree across devices.
     """
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"seed must be an integer >= 0 or None, got {seed!r}.")
+        if seed < 0:
+            raise ValueError(f"Invalid seed={seed!r}: it must be an integer >= 0.")
     return xp.random.default_rng(seed)
 
 

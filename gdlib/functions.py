@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 
 from .backend import asarray, to_host, xp
 from .errors import unknown_name_error
+from .optim.base import _real, check_int, check_real
 
 __all__ = [
     "TestFunction",
@@ -50,8 +51,16 @@ __all__ = [
 
 
 def _as_x(x, dim: int, name: str):
-    """``x`` as a floating-point array of the backend, with ``dim`` coordinates first."""
-    x = xp.asarray(x)
+    """``x`` as a floating-point array of the backend, with ``dim`` coordinates first.
+
+    NaN coordinates are allowed and give NaN (the policy of every NumPy function).
+    """
+    try:
+        x = xp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: x must be an array of numbers, got {x!r}.") from None
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: x must hold real numbers, got dtype {x.dtype}.")
     if x.dtype.kind != "f":
         x = x.astype(xp.float64)
     if x.ndim == 0 or x.shape[0] != dim:
@@ -60,6 +69,17 @@ def _as_x(x, dim: int, name: str):
             f"or ({dim}, *grid), got shape {tuple(x.shape)}."
         )
     return x
+
+
+def _finite_array(name: str, a):
+    """``a`` as a float64 backend array of finite numbers; a clear error otherwise."""
+    try:
+        a = asarray(a, dtype=xp.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {a!r}.") from None
+    if not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{name} holds NaN or infinity: {to_host(a)!r}.")
+    return a
 
 
 def _const(like, value):
@@ -147,7 +167,16 @@ class TestFunction:
         """
         if self.dim != 2:
             raise ValueError(f"grid() draws 2-D functions; {self.name} has dim={self.dim}.")
-        (x0, x1), (y0, y1) = bounds if bounds is not None else self.bounds
+        n = check_int("n", n, minimum=2)
+        try:
+            (x0, x1), (y0, y1) = bounds if bounds is not None else self.bounds
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"bounds must be ((x_min, x_max), (y_min, y_max)), got {bounds!r}."
+            ) from None
+        for name, lo, hi in (("bounds[0]", x0, x1), ("bounds[1]", y0, y1)):
+            if not check_real(f"{name}[0]", lo) < check_real(f"{name}[1]", hi):
+                raise ValueError(f"{name} must be (low, high) with low < high, got {(lo, hi)}.")
         X, Y = xp.meshgrid(xp.linspace(x0, x1, n), xp.linspace(y0, y1, n))
         Z = self._value(xp.stack([X, Y]))
         return to_host(X), to_host(Y), to_host(Z)
@@ -202,13 +231,14 @@ def quadratic(condition_number: float = 10.0, dim: int = 2, angle: float = 0.0,
         All eigenvalues, ascending.
     """
     dim = _check_dim(dim)
-    kappa = float(condition_number)
+    kappa = _real("condition_number", condition_number)
     if not kappa >= 1.0 or math.isinf(kappa):
         raise ValueError(
             f"Invalid condition_number={condition_number!r}: it must be a finite number >= 1 "
             "(the ratio of the largest to the smallest eigenvalue)."
         )
-    c = xp.zeros(dim) if center is None else asarray(center, dtype=xp.float64).reshape(-1)
+    angle = check_real("angle", angle)
+    c = xp.zeros(dim) if center is None else _finite_array("center", center).reshape(-1)
     if c.shape != (dim,):
         raise ValueError(f"center must have shape ({dim},), got {tuple(c.shape)}.")
     # λ_i = κ^{i/(d-1)}: geometric spacing from μ = 1 to L = κ.
@@ -264,10 +294,10 @@ def parabola(curvature: float = 2.0, center: float = 0.0) -> TestFunction:
     center : float, default 0
         The minimizer :math:`c`.
     """
-    a = float(curvature)
+    a = _real("curvature", curvature)
     if not a > 0 or math.isinf(a):
         raise ValueError(f"Invalid curvature={curvature!r}: it must be a finite number > 0.")
-    c = float(center)
+    c = check_real("center", center)
 
     def value(x):
         return 0.5 * a * (x[0] - c) ** 2
@@ -300,8 +330,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> TestFunction:
     Source: H. H. Rosenbrock (1960), "An automatic method for finding the
     greatest or least value of a function", The Computer Journal 3(3), 175-184.
     """
-    a, b = float(a), float(b)
-    if b <= 0:
+    a, b = check_real("a", a), _real("b", b)
+    if not 0 < b < math.inf:
         raise ValueError(f"Invalid b={b!r}: it must be > 0 (the steepness of the valley walls).")
 
     def value(x):
@@ -556,7 +586,7 @@ def double_well(tilt: float = 0.3) -> TestFunction:
     tilt : float, default 0.3
         :math:`\tau`, with :math:`0 < |\tau| < 1.5` so that both wells exist.
     """
-    tau = float(tilt)
+    tau = _real("tilt", tilt)
     if not 0 < abs(tau) < 1.5:
         raise ValueError(
             f"Invalid tilt={tilt!r}: use 0 < |tilt| < 1.5 (beyond about 1.54 one well vanishes)."
@@ -598,8 +628,8 @@ def rastrigin(dim: int = 2, A: float = 10.0) -> TestFunction:
     and J. Born (1991), Parallel Computing 17, 619-632.
     """
     dim = _check_dim(dim)
-    A = float(A)
-    if A < 0:
+    A = _real("A", A)
+    if not 0 <= A < math.inf:
         raise ValueError(f"Invalid A={A!r}: it must be >= 0 (the height of the ripples).")
     two_pi = 2 * math.pi
 

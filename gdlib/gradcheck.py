@@ -23,11 +23,13 @@ checks a Hessian.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy
 
 from .backend import to_host, xp
+from .optim.base import _real, check_real
 
 __all__ = ["numerical_gradient", "check_gradient", "GradCheck", "relative_error"]
 
@@ -56,11 +58,23 @@ def numerical_gradient(f, x, eps: float = 1e-6):
         Shape ``x.shape`` for a scalar ``f``; ``f(x).shape + x.shape`` otherwise
         (entry ``[i, j]`` is :math:`\partial f_i / \partial x_j`).
     """
-    if not eps > 0:
+    eps = _real("eps", eps)
+    if not 0 < eps < math.inf:
         raise ValueError(f"Invalid eps={eps!r}: the finite-difference step must be > 0.")
-    x = xp.array(x, dtype=None, copy=True)
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}.")
+    try:
+        x = xp.array(x, dtype=None, copy=True)
+    except (TypeError, ValueError):
+        raise TypeError(f"x must be an array of numbers, got {x!r}.") from None
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"x must hold real numbers, got dtype {x.dtype}.")
     if x.dtype.kind != "f":
         x = x.astype(xp.float64)
+    if not bool(xp.isfinite(x).all()):
+        raise ValueError(
+            "x holds NaN or infinity: finite differences there are NaN; check at a finite point."
+        )
     flat = x.reshape(-1)                           # a view: writing it perturbs x
     out_shape = tuple(xp.asarray(f(x)).shape)
     J = xp.zeros((x.size,) + out_shape, dtype=x.dtype)
@@ -161,6 +175,8 @@ def check_gradient(f, grad, x, eps: float = 1e-6, rtol: float = 1e-5,
     >>> res.ok
     True
     """
+    rtol = check_real("rtol", rtol, low=0.0)
+    atol = check_real("atol", atol, low=0.0)
     analytic = grad(x) if callable(grad) else grad
     numeric = numerical_gradient(f, x, eps=eps)
     analytic = numpy.asarray(to_host(xp.asarray(analytic)), dtype=float)

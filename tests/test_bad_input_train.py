@@ -14,6 +14,9 @@ import copy
 import numpy as np
 import pytest
 
+from gdlib import backend as B
+from gdlib import functions as F
+from gdlib import gradcheck as G
 from gdlib.errors import DivergenceError, NonFiniteInputError
 from gdlib.nn import Dense, MSELoss, ReLU, Sequential, fit
 from gdlib.train import minimize, train
@@ -321,3 +324,70 @@ def test_module_state_round_trips():
     b.load_state_dict(a.state_dict())
     for k, v in a.state_dict().items():
         np.testing.assert_array_equal(b.state_dict()[k], v)
+
+
+# ----------------------------------------------------------------------------
+# Test functions, gradient checks, backend
+
+FUNCTIONS_BAD = [
+    (lambda: F.quadratic("10"), TypeError, "condition_number"),
+    (lambda: F.quadratic(10.0, angle=float("nan")), ValueError, "angle"),
+    (lambda: F.quadratic(10.0, center=[0.0, np.nan]), ValueError, "center"),
+    (lambda: F.quadratic(10.0, center=["a", "b"]), TypeError, "center"),
+    (lambda: F.parabola(2.0, center=float("inf")), ValueError, "center"),
+    (lambda: F.parabola("2"), TypeError, "curvature"),
+    (lambda: F.rosenbrock(a=float("nan")), ValueError, r"\ba must be"),
+    (lambda: F.rosenbrock(b=float("nan")), ValueError, r"\bb must be"),
+    (lambda: F.rosenbrock(b="100"), TypeError, "b must be"),
+    (lambda: F.rastrigin(2, A=float("nan")), ValueError, r"\bA must be"),
+    (lambda: F.double_well("0.3"), TypeError, "tilt"),
+    (lambda: F.rosenbrock().grid(2.5), TypeError, "n must be an integer"),
+    (lambda: F.rosenbrock().grid(1), ValueError, "n="),
+    (lambda: F.rosenbrock().grid(10, bounds=((np.nan, 1), (0, 1))), ValueError,
+     r"bounds\[0\]\[0\]"),
+    (lambda: F.rosenbrock().grid(10, bounds=((1, 0), (0, 1))), ValueError, "low < high"),
+    (lambda: F.rosenbrock().grid(10, bounds=(1, 2)), ValueError, "bounds must be"),
+    (lambda: F.rosenbrock()(np.array(["a", "b"])), TypeError, "x must hold real numbers"),
+]
+
+
+@pytest.mark.parametrize("make, exc, pattern", FUNCTIONS_BAD,
+                         ids=[str(i) for i in range(len(FUNCTIONS_BAD))])
+def test_test_function_arguments(make, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        make()
+
+
+GRADCHECK_BAD = [
+    (lambda: G.numerical_gradient(_f, np.ones(2), eps="1e-6"), TypeError, "eps"),
+    (lambda: G.numerical_gradient(_f, np.ones(2), eps=float("inf")), ValueError, "eps"),
+    (lambda: G.numerical_gradient(_f, np.array([np.nan, 1.0])), ValueError, "x holds NaN"),
+    (lambda: G.numerical_gradient(_f, np.array(["a"])), TypeError, "x must hold real"),
+    (lambda: G.numerical_gradient("f", np.ones(2)), TypeError, "f must be a function"),
+    (lambda: G.check_gradient(_f, _g, np.ones(2), rtol=float("nan")), ValueError, "rtol"),
+    (lambda: G.check_gradient(_f, _g, np.ones(2), rtol=-1e-5), ValueError, "rtol"),
+    (lambda: G.check_gradient(_f, _g, np.ones(2), atol="0"), TypeError, "atol"),
+]
+
+
+@pytest.mark.parametrize("call, exc, pattern", GRADCHECK_BAD,
+                         ids=[str(i) for i in range(len(GRADCHECK_BAD))])
+def test_gradient_check_arguments(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    (lambda: B.use(3), TypeError, "device name"),
+    (lambda: B.use(None), TypeError, "device name"),
+    (lambda: B.rng(1.5), TypeError, "seed"),
+    (lambda: B.rng(-1), ValueError, "seed"),
+    (lambda: B.rng(True), TypeError, "seed"),
+])
+def test_backend_arguments(call, exc, pattern):
+    previous = B.device()
+    try:
+        with pytest.raises(exc, match=pattern):
+            call()
+    finally:
+        B.use(previous)
