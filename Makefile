@@ -28,6 +28,8 @@ help:
 	@echo "make fixtures   regenerate the PyTorch/optax reference fixtures (needs torch)"
 	@echo "make release    student copies of every lesson (nbgrader) in grading/release/"
 	@echo "make autograde  grade grading/submitted/<student>/<lesson>/ into grading/gradebook.db"
+	@echo "                (each submission sandboxed with bubblewrap; GRADE_JOBS=N grades N at a time)"
+	@echo "make feedback   HTML feedback (no hidden tests) in grading/feedback/"
 	@echo "make export     write grading/grades.csv   (make grade = autograde + export)"
 
 $(STAMP): pyproject.toml
@@ -55,12 +57,20 @@ solutions: $(STAMP)
 # The sources with the solutions and hidden tests, and nbgrader's create-assignment and
 # formgrader tools (run from the course root, where nbgrader_config.py is).
 instructor: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/lessons $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: $(STAMP)
+# The website's browser test (tests/test_book.py) checks accessibility with axe-core from
+# npm, pinned in book/package.json and book/package-lock.json (never loaded by the website).
+AXE := book/node_modules/axe-core/axe.min.js
+
+$(AXE): book/package.json book/package-lock.json
+	npm ci --prefix book --no-audit --no-fund --ignore-scripts
+	@touch $(AXE)
+
+test: $(STAMP) $(AXE)
 	$(PY) -m ruff check .
 	$(ONE_THREAD) $(PY) -m pytest -n $(JOBS) --dist loadfile tests
 
@@ -78,15 +88,17 @@ fixtures:  # REF_PY: a Python with torch==2.13.0, jax and optax (not the course'
 	$(REF_PY) tools/make_reference_fixtures.py
 
 # Grading with nbgrader (docs/instructor-guide.md). LESSONS="01-calculus ..." limits
-# release/autograde to some lessons; GRADE_ARGS=--force grades graded submissions again.
+# release/autograde to some lessons; GRADE_ARGS=--force grades graded submissions again;
+# GRADE_JOBS=N grades N submissions at a time (default JOBS).
 LESSONS    ?=
 GRADE_ARGS ?=
+GRADE_JOBS ?= $(JOBS)
 
 release: $(STAMP)
 	$(PY) tools/grading.py release $(LESSONS)
 
 autograde: $(STAMP)
-	$(PY) tools/grading.py autograde $(LESSONS) $(GRADE_ARGS)
+	$(PY) tools/grading.py autograde $(LESSONS) -j $(GRADE_JOBS) $(GRADE_ARGS)
 
 feedback: $(STAMP)
 	$(PY) tools/grading.py feedback $(LESSONS)

@@ -154,6 +154,7 @@ def test_copy_is_what_nbgrader_releases(course):
 def test_existing_copy_is_never_overwritten(course):
     first = learner.make_copies(course)
     assert {p.parent.name for p in first} == {SMALL, "03-gradient-descent"}
+    assert not (course / "grading").exists(), "a learner's copies need no grading folder"
     mine = course / learner.LEARNER_DIR / SMALL / "setup.ipynb"
     nb = nbformat.read(mine, as_version=4)
     nb.cells[0].source = "my notes"
@@ -238,9 +239,11 @@ def test_lab_config_turns_off_the_instructor_tools(tmp_path):
     for plugin in ("create-assignment", "formgrader", "course-list"):
         assert page["disabledExtensions"][f"@jupyter/nbgrader:{plugin}"] is True
     assert "@jupyter/nbgrader:validate-assignment" not in page["disabledExtensions"]
-    server = json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]
-    assert server["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
-    assert server["default_url"] == "/lab/tree/my-lessons"
+    server = json.loads((config / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"][
+        "nbgrader.server_extensions.formgrader"] is False
+    assert server["ServerApp"]["default_url"] == server["LabApp"]["default_url"] \
+        == "/lab/tree/my-lessons"
 
 
 def test_lab_runs_inside_the_ignored_folder(tmp_path):

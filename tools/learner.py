@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grading import course_config, lessons  # noqa: E402
+from grading import course_config, grading_dir, lessons  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LEARNER_DIR = "my-lessons"
@@ -96,7 +96,11 @@ def exercise_preprocessors(root: Path) -> list:
     from nbgrader.converters import GenerateAssignment
     from nbgrader.preprocessors import SaveCells
 
+    folder = grading_dir(root)
+    existed = folder.exists()
     config = course_config(root)
+    if not existed and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()  # made by nbgrader_config.py for the gradebook, which a learner has not
     classes = GenerateAssignment.class_traits()["preprocessors"].default()
     return [cls(config=config) for cls in classes if cls is not SaveCells]
 
@@ -189,7 +193,7 @@ def write_lab_config(config_dir: Path, default_url: str | None = None) -> None:
     """The learner's Jupyter config in ``config_dir``: instructor tools off.
 
     Writes ``jupyter_server_config.json`` (nbgrader's instructor server extensions
-    disabled, and ``ServerApp.default_url`` when given) and
+    disabled, and the page JupyterLab opens, ``default_url``, when given) and
     ``labconfig/page_config.json`` (nbgrader's instructor JupyterLab plugins disabled).
     Other settings already in these files are kept.
     """
@@ -203,8 +207,9 @@ def write_lab_config(config_dir: Path, default_url: str | None = None) -> None:
         app = data.setdefault("ServerApp", {})
         app.setdefault("jpserver_extensions", {}).update(
             dict.fromkeys(INSTRUCTOR_SERVER_EXTENSIONS, False))
-        if default_url:
+        if default_url:  # `jupyter lab` sets its own, LabApp's, over the server's
             app["default_url"] = default_url
+            data.setdefault("LabApp", {})["default_url"] = default_url
 
     def lab(data: dict) -> None:
         disabled = data.setdefault("disabledExtensions", {})
