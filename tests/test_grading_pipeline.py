@@ -22,9 +22,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import grading_helpers as helpers
 import nbformat
 import pytest
 
@@ -85,15 +85,9 @@ def edit_solution(nb, grade_id: str, edit) -> None:
 
 def run_tool(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, GDLIB_COURSE_ROOT=str(root), GDLIB_CELL_TIMEOUT=str(CELL_TIMEOUT),
-               MPLBACKEND="Agg", GDLIB_DEVICE="cpu")
+               GDLIB_DEVICE="cpu")
     env.pop("GDLIB_GRADING_DIR", None)
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "grading.py"), *args, f"--course-root={root}"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, f"grading.py {args} failed:\n{proc.stdout[-3000:]}\n" \
-                                 f"{proc.stderr[-5000:]}"
-    return proc
+    return helpers.run_tool(root, *args, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -136,23 +130,7 @@ def course(tmp_path_factory):
     log = run_tool(root, "autograde")
     run_tool(root, "export")
 
-    old_path = os.environ["PATH"]
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + old_path  # alembic
-    try:
-        from nbgrader.api import Gradebook
-
-        scores = {}
-        with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
-            subs = [s for a in gb.assignments for s in gb.assignment_submissions(a.name)]
-            for sub in subs:
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        if grade.max_score > 0:
-                            key = (sub.student_id, sub.assignment.name)
-                            scores.setdefault(key, {})[grade.name] = (
-                                grade.score, grade.max_score)
-    finally:
-        os.environ["PATH"] = old_path
+    scores = helpers.gradebook_scores(root / "grading" / "gradebook.db")
     return root, lessons, scores, log
 
 

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,8 +197,29 @@ def failure_reason(log: str, code: int) -> str:
     return f"nbgrader exited with code {code}"
 
 
+def broken_metadata(folder: Path) -> str | None:
+    """Why nbgrader cannot grade the notebooks in ``folder`` (unreadable, duplicated ids)."""
+    import nbformat
+
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as err:  # not JSON, not a notebook
+            return f"{path.name} cannot be read as a notebook ({type(err).__name__}: {err})"
+        ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        dup = sorted({i for i in ids if i and ids.count(i) > 1})
+        if dup:
+            return (f"{path.name} has copies of graded cells ({', '.join(dup)}; copy-paste in "
+                    "JupyterLab copies their metadata): delete the copies and grade again")
+    return None
+
+
 def grade_one(root: Path, student: str, lesson: str, timeout: float) -> tuple[str, str, str]:
     """Autograde one submission in its own nbgrader process: (status, reason, log)."""
+    broken = broken_metadata(grading_dir(root) / "submitted" / student / lesson)
+    if broken:  # nothing of an earlier grading of it stays, so that feedback is not stale
+        shutil.rmtree(grading_dir(root) / "autograded" / student / lesson, ignore_errors=True)
+        return "not graded", broken, ""
     cmd, cwd = nbgrader_command(root, "autograde", lesson, f"--student={student}", "--force")
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, env=environment(root), stdout=out,
@@ -215,7 +237,14 @@ def grade_one(root: Path, student: str, lesson: str, timeout: float) -> tuple[st
         return "not graded", reason, log
     autograded = grading_dir(root) / "autograded" / student / lesson
     if code == 0 and any(autograded.glob("*.ipynb")):
-        return "graded", "", log
+        notes = []
+        if "Timeout waiting for" in log or "CellTimeoutError" in log:
+            notes.append("a cell hit the time limit (Timeout, GDLIB_CELL_TIMEOUT)")
+        undone = sorted({m.group(1) for m in re.finditer(
+            r"the grading guard put back (.+?) before", log)})
+        if undone:
+            notes.append("tampering undone before the test cells: " + "; ".join(undone))
+        return "graded", "; ".join(notes), log
     return "not graded", failure_reason(log, code), log
 
 

@@ -6,15 +6,17 @@ preprocessors (see ``nbgrader_config.py``). It
 - starts the kernel with :class:`grader.sandbox.SandboxKernelManager` (bubblewrap,
   unless ``GDLIB_SANDBOX=off``);
 - before the first cell, sends :mod:`grader.kernel_guard` to the kernel, which takes a
-  snapshot of what the checks rely on, and then one harmless cell, so that the
-  guard's source (and its secret) is not the kernel's "last execution";
-- before each graded test cell, asks the guard (as a user expression, which IPython
-  evaluates without any input/AST transformer or exception hook) to put the snapshot
-  back and to bind the names the test cell uses to fresh copies of ``gdlib.grading``
-  and ``gdlib.gradcheck`` loaded from disk. The guard proves it is the real one with an
-  HMAC of a random challenge; if the proof is missing or wrong, the test cell is not
-  run and fails with a ``GradingGuardError``. What the guard had to put back is logged
-  (``tampering: ...``) with the submission's path.
+  snapshot of what the checks rely on, and then one harmless cell, so that the guard's
+  source (and its secret) is not the kernel's "last execution";
+- before each locked cell (test cells, read-only helper cells), asks the guard (as a
+  user expression, which IPython evaluates without any input/AST transformer or
+  exception hook) to put the snapshot back and to bind the names the test cell uses to
+  fresh copies of ``gdlib.grading`` and ``gdlib.gradcheck`` loaded from disk, or to what
+  the notebook's locked cells defined (after a locked helper cell runs, the guard
+  ``pin``s the functions, classes and imports it defined). The guard proves it is the
+  real one with an HMAC of a random challenge; if the proof is missing or wrong, the
+  test cell is not run and fails with a ``GradingGuardError``. What the guard had to put
+  back is logged (``tampering: ...``) with the submission's path.
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ def names_used(source: str) -> list[str]:
     return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
 
 
+def names_defined(source: str) -> list[str]:
+    """The functions, classes and imports a cell defines at its top level, sorted."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    out = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+    return sorted(out)
+
+
 def error_output(message: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename="GradingGuardError", evalue=message,
                         traceback=[f"GradingGuardError: {message}"])
@@ -90,10 +107,10 @@ class GuardedExecute(Execute):
         self._hidden("pass")
         self._guarded_kc = self.kc
 
-    def _restore(self, cell) -> str | None:
-        """Ask the guard to restore the kernel; None when done, else why not."""
+    def _restore(self, cell, pin: list[str] | None = None) -> str | None:
+        """Ask the guard to restore the kernel (or to ``pin`` names); None, or why not."""
         challenge = secrets.token_hex(16)
-        expr = f"__grading_guard__({challenge!r}, {names_used(cell.source)!r})"
+        expr = f"__grading_guard__({challenge!r}, {names_used(cell.source)!r}, {pin or []!r})"
         try:
             reply = self._hidden("", user_expressions={"guard": expr})
         except Exception as err:  # a dead kernel, a timeout
@@ -115,10 +132,16 @@ class GuardedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if self._guarded_kc is not self.kc:
             self._install_guard()
-        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+        meta = cell.metadata.get("nbgrader", {})
+        locked = cell.cell_type == "code" and not is_solution(cell) and (
+            is_grade(cell) or meta.get("locked", False))
+        if locked:
             problem = self._restore(cell)
             if problem is not None:
                 cell.outputs = [error_output(problem)]
                 cell.execution_count = None
                 return cell, self.resources
-        return super().preprocess_cell(cell, resources, index)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if locked and not is_grade(cell) and names_defined(cell.source):
+            self._restore(cell, pin=names_defined(cell.source))
+        return cell, resources

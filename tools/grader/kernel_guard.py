@@ -13,15 +13,18 @@ there (the kernel cannot read ``tools/``: it runs in the sandbox). ``_install``
    trusted modules; their entries in ``sys.modules``;
 2. puts a guard function in ``builtins`` under the name ``__grading_guard__``.
 
-Before each graded test cell the grader calls the guard as a *user expression*
-of an empty request: IPython evaluates user expressions with ``eval``, without
-the input transformers, AST transformers or exception hooks a student could
-have installed. The guard puts the snapshot back, loads fresh copies of the
-trusted modules from their files on disk, binds the names the test cell uses
-(``grading``, ``check_close``, ...) to those fresh copies, and answers the
-grader's challenge with an HMAC of a secret only this function holds (and the
-list of what it had to put back, for the grader's log): a kernel whose guard was
-replaced, or that cannot evaluate it, fails the test cell.
+Before each locked cell (test cells and read-only helper cells) the grader calls the
+guard as a *user expression* of an empty request: IPython evaluates user expressions
+with ``eval``, without the input transformers, AST transformers or exception hooks a
+student could have installed. The guard puts the snapshot back, loads fresh copies of
+the trusted modules from their files on disk, binds the names the test cell uses
+(``grading``, ``check_close``, ...) to those fresh copies, binds the names defined by
+the notebook's locked cells (``reference_adam``, ``no_library``: remembered right after
+those cells ran, with the guard's ``pin``) back to what those cells defined, also when
+the test cell reaches them through a helper function, and answers the grader's challenge
+with an HMAC of a secret only this function holds (and the list of what it had to put
+back, for the grader's log): a kernel whose guard was replaced, or that cannot evaluate
+it, fails the test cell.
 """
 
 
@@ -83,7 +86,10 @@ def _install(secret, trusted):  # noqa: C901 (one self-contained function, sent 
              for name, path in trusted.items()}
     key = secret.encode()
 
+    builtin_dict, builtin_snap = vars(builtins), dict(vars(builtins))
+
     def put_back():
+        builtin_dict.update(builtin_snap)  # first: what follows uses builtins
         changed = []
         for cls, snap in class_snap.items():
             current = vars(cls)
@@ -140,32 +146,73 @@ def _install(secret, trusted):  # noqa: C901 (one self-contained function, sent 
         shell.user_ns["__builtins__"] = builtins
         return changed
 
+    pinned = {}  # name -> object bound by a locked (read-only) cell of the notebook
+    hooks = ("CustomTB", "custom_exceptions")
+
     def fresh_modules():
         out = {}
         for name, spec in specs.items():
             module = importlib.util.module_from_spec(spec)
             module.__package__ = name.rpartition(".")[0]
-            spec.loader.exec_module(module)
+            spec.loader.exec_module(module)  # may install its own notebook hooks
             sys.modules[name] = module
             parent, _, child = name.rpartition(".")
             if parent in sys.modules:
                 setattr(sys.modules[parent], child, module)
+                if parent in module_snap:
+                    module_snap[parent][child] = module
             out[name] = module
+        # What the fresh modules installed is the new reference (not tampering).
+        for k in hooks:
+            if hasattr(shell, k):
+                trait_snap[k] = getattr(shell, k)
+                for obj, snap in instance_snap:
+                    if obj is shell and k in vars(shell):
+                        snap[k] = vars(shell)[k]
         return out
 
-    def guard(challenge, used):
-        changed = put_back()
-        fresh = fresh_modules()
+    def code_names(code, seen):
+        for name in code.co_names:
+            seen.add(name)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                code_names(const, seen)
+
+    def needed(used):
+        """The names used, and those read by the pinned functions they reach."""
+        todo, seen = list(used), set(used)
+        while todo:
+            obj = pinned.get(todo.pop())
+            if isinstance(obj, types.FunctionType):
+                more = set()
+                code_names(obj.__code__, more)
+                for name in more - seen:
+                    seen.add(name)
+                    todo.append(name)
+        return seen
+
+    def guard(challenge, used, pin=()):
         ns = shell.user_ns
-        for name in used:
-            for modname, module in fresh.items():
-                public = getattr(module, "__all__", None) or [
-                    k for k, v in vars(module).items()
-                    if callable(v) and getattr(v, "__module__", None) == modname]
-                if name == modname.rpartition(".")[2]:
-                    ns[name] = module
-                elif name in public and hasattr(module, name):
-                    ns[name] = getattr(module, name)
+        if pin:  # right after a locked cell ran: remember what it defined
+            for name in pin:
+                if name in ns:
+                    pinned[name] = ns[name]
+            changed = []
+        else:  # before a locked cell: put everything back
+            changed = put_back()
+            fresh = fresh_modules()
+            for name in sorted(needed(used)):
+                if name in pinned and ns.get(name) is not pinned[name]:
+                    ns[name] = pinned[name]
+                    changed.append(f"the notebook's {name}")
+                for modname, module in fresh.items():
+                    public = set(getattr(module, "__all__", ())) | {
+                        k for k, v in vars(module).items()
+                        if callable(v) and getattr(v, "__module__", None) == modname}
+                    if name == modname.rpartition(".")[2]:
+                        ns[name] = module
+                    elif name in public and hasattr(module, name):
+                        ns[name] = getattr(module, name)
         proof = hmac.new(key, challenge.encode(), hashlib.sha256).hexdigest()
         return proof + ":" + ",".join(sorted(set(changed)))
 
