@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 
 from .backend import asarray, to_host, xp
 from .errors import unknown_name_error
-from .optim.base import _real, check_int, check_real
+from .optim.base import _real, check_finite_array, check_int, check_real
 
 __all__ = [
     "TestFunction",
@@ -69,17 +69,6 @@ def _as_x(x, dim: int, name: str):
             f"or ({dim}, *grid), got shape {tuple(x.shape)}."
         )
     return x
-
-
-def _finite_array(name: str, a):
-    """``a`` as a float64 backend array of finite numbers; a clear error otherwise."""
-    try:
-        a = asarray(a, dtype=xp.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {a!r}.") from None
-    if not bool(xp.isfinite(a).all()):
-        raise ValueError(f"{name} holds NaN or infinity: {to_host(a)!r}.")
-    return a
 
 
 def _const(like, value):
@@ -238,7 +227,8 @@ def quadratic(condition_number: float = 10.0, dim: int = 2, angle: float = 0.0,
             "(the ratio of the largest to the smallest eigenvalue)."
         )
     angle = check_real("angle", angle)
-    c = xp.zeros(dim) if center is None else _finite_array("center", center).reshape(-1)
+    c = (xp.zeros(dim) if center is None
+         else check_finite_array("center", center, xp.float64).reshape(-1))
     if c.shape != (dim,):
         raise ValueError(f"center must have shape ({dim},), got {tuple(c.shape)}.")
     # λ_i = κ^{i/(d-1)}: geometric spacing from μ = 1 to L = κ.

@@ -19,7 +19,7 @@ import warnings
 import numpy
 
 from .backend import xp
-from .optim.base import _real, check_int, check_real
+from .optim.base import _real, check_finite_array, check_int, check_real
 
 __all__ = ["backtracking", "exact_quadratic", "armijo_holds"]
 
@@ -29,19 +29,6 @@ def _in_unit_interval(name: str, value, what: str) -> float:
     if not 0 < value < 1:
         raise ValueError(f"Invalid {name}={value!r}: {what}, must lie in (0, 1).")
     return value
-
-
-def _real_array(name: str, a):
-    """``a`` as a backend array of finite real numbers; a clear error otherwise."""
-    try:
-        a = xp.asarray(a)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}.") from None
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}.")
-    if not bool(xp.isfinite(a).all()):
-        raise ValueError(f"{name} holds NaN or infinity.")
-    return a
 
 
 def _dot(a, b) -> float:
@@ -113,9 +100,9 @@ def backtracking(f, grad, x, direction=None, lr0: float = 1.0, c: float = 1e-4,
     max_iter = check_int("max_iter", max_iter, minimum=0)
     if not callable(f):
         raise TypeError(f"f must be a function x -> number, got {type(f).__name__}.")
-    x = _real_array("x", x)
-    g = _real_array("grad", grad(x) if callable(grad) else grad)
-    d = -g if direction is None else _real_array("direction", direction)
+    x = check_finite_array("x", x)
+    g = check_finite_array("grad", grad(x) if callable(grad) else grad)
+    d = -g if direction is None else check_finite_array("direction", direction)
     if g.shape != x.shape:
         raise ValueError(f"grad has shape {tuple(g.shape)}, x has {tuple(x.shape)}.")
     if d.shape != x.shape:
@@ -180,8 +167,8 @@ def exact_quadratic(A, g, direction=None) -> float:
     ValueError
         When :math:`d^\top A d \le 0`: the quadratic has no minimum along the line.
     """
-    A, g = _real_array("A", A), _real_array("g", g)
-    d = -g if direction is None else _real_array("direction", direction)
+    A, g = check_finite_array("A", A), check_finite_array("g", g)
+    d = -g if direction is None else check_finite_array("direction", direction)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[1] != g.size or d.size != g.size:
         raise ValueError(
             f"shapes do not fit: A {tuple(A.shape)}, g {tuple(g.shape)}, direction "

@@ -38,6 +38,7 @@ __all__ = [
     "check_real",
     "check_bool",
     "check_int",
+    "check_finite_array",
 ]
 
 
@@ -185,6 +186,29 @@ def check_betas(betas, names=("betas[0]", "betas[1]")) -> tuple[float, ...]:
     if len(betas) != len(names):
         raise ValueError(f"betas must hold {len(names)} numbers, got {len(betas)}: {betas!r}.")
     return tuple(check_beta(n, b) for n, b in zip(names, betas))
+
+
+def check_finite_array(name: str, a, dtype=None):
+    """``a`` as a backend array of finite real numbers (in ``dtype`` if given).
+
+    Raises
+    ------
+    TypeError
+        When ``a`` is not an array of real numbers (strings, objects, complex).
+    ValueError
+        When it holds NaN or infinity.
+    """
+    try:
+        a = asarray(a)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}.") from None
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}.")
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
+    if not bool(array_module(a).isfinite(a).all()):
+        raise ValueError(f"{name} holds NaN or infinity.")
+    return a
 
 
 # ----------------------------------------------------------------------------
