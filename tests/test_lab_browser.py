@@ -84,6 +84,7 @@ def repo_copy(tmp_path_factory) -> Path:
     _git(copy, "add", "-A")
     _git(copy, "commit", "-q", "-m", "the course as checked out")
     assert _git(copy, "status", "--porcelain", "--ignored") == ""
+    (copy / ".git" / "top-level-before").write_text("\n".join(sorted(os.listdir(copy))))
     return copy
 
 
@@ -224,6 +225,9 @@ def test_learner_session_leaves_the_repository_clean(repo_copy, learner_session)
     status = _git(repo_copy, "status", "--porcelain", "--ignored", "--untracked-files=all")
     changed = [line for line in status.splitlines() if not line.startswith("!! my-lessons/")]
     assert not changed, "the learner's session wrote outside my-lessons/:\n" + "\n".join(changed)
+    # git does not list empty folders: compare the top level by hand
+    before = set((repo_copy / ".git" / "top-level-before").read_text().split("\n"))
+    assert set(os.listdir(repo_copy)) - before == {"my-lessons"}
 
 
 def test_saved_copy_holds_the_work_and_no_solution(repo_copy, learner_session):
