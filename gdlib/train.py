@@ -235,6 +235,13 @@ def make_schedule(schedule, optimizer, steps: int | None = None, **kw):
                     kw.setdefault(name, value)
         return schedules.create(schedule, optimizer, **kw)
     if hasattr(schedule, "step") and not isinstance(schedule, type):
+        if getattr(schedule, "optimizer", optimizer) is not optimizer:
+            raise ValueError(
+                f"schedule {type(schedule).__name__} was built on another optimizer than the one "
+                "this run steps, so it would change the wrong learning rate: build it on this "
+                "optimizer, or pass a function optimizer -> schedule (e.g. lambda opt: "
+                "StepLR(opt, 10))."
+            )
         return schedule
     if callable(schedule):
         return schedule(optimizer)
@@ -834,6 +841,11 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
         batch_size = check_int("batch_size", batch_size, minimum=1)
 
     opt = make_optimizer(optimizer, params, **hyper)
+    if opt is optimizer and {id(a) for a in _leaves(params)} != {id(p) for p in opt.params}:
+        raise ValueError(
+            f"the optimizer given ({opt!r}) updates other arrays than params, so training would "
+            "change arrays loss_and_grad never reads: build it on these params, or pass its name."
+        )
     steps_per_epoch = 1
     if n is not None and batch_size is not None and batch_size < n:
         steps_per_epoch = n // batch_size if drop_last else -(-n // batch_size)

@@ -391,3 +391,22 @@ def test_backend_arguments(call, exc, pattern):
             call()
     finally:
         B.use(previous)
+
+
+def test_train_refuses_a_ready_optimizer_over_other_arrays():
+    from gdlib.optim import SGD
+
+    w = np.zeros(3)
+    other = SGD(np.zeros(3), lr=0.1)
+    with pytest.raises(ValueError, match="updates other arrays than params"):
+        train({"w": w}, _loss_and_grad, other, data=_data())
+    train({"w": w}, _loss_and_grad, SGD({"w": w}, lr=0.1), data=_data())   # the same arrays
+
+
+def test_a_schedule_built_on_another_optimizer_is_refused():
+    from gdlib.optim import SGD
+    from gdlib.schedules import StepLR
+
+    sched = StepLR(SGD(np.zeros(2), lr=0.1), 2)
+    with pytest.raises(ValueError, match="built on another optimizer"):
+        minimize(_f, X0, grad=_g, schedule=sched, steps=3)
