@@ -153,8 +153,11 @@ def _factor(sched, value):
 # Saved states: the schedule's own type and keys, each value like the current one.
 
 
-def _check_like(where: str, new, old) -> None:
-    """``new`` must have the type (and, for containers, the structure) of ``old``."""
+def _check_like(where: str, new, old, allow_inf: bool = False) -> None:
+    """``new`` must have the type (and, for containers, the structure) of ``old``.
+
+    Numbers must not be NaN; infinity only where ``old`` is infinite or ``allow_inf``.
+    """
     if isinstance(old, (bool, numpy.bool_)):
         _bool(where, new)
     elif isinstance(old, (int, numpy.integer)):
@@ -162,7 +165,7 @@ def _check_like(where: str, new, old) -> None:
     elif isinstance(old, Real):
         if isinstance(new, (bool, numpy.bool_)) or not isinstance(new, Real):
             raise TypeError(f"{where} must be a number, got {new!r} ({type(new).__name__}).")
-        if math.isnan(new) or (math.isinf(new) and not math.isinf(old)):
+        if math.isnan(new) or (math.isinf(new) and not (math.isinf(old) or allow_inf)):
             raise ValueError(f"Invalid {where}={new!r}: it must be a finite number.")
     elif isinstance(old, str):
         if new != old:
@@ -213,7 +216,8 @@ def _validated_state(sched, state_dict, skip=()) -> dict:
         if key == "schedule" or key in skip:
             continue
         new = state_dict[key]
-        _check_like(f"state_dict[{key!r}]", new, old)
+        # ReduceLROnPlateau's best starts at +-inf: a state saved before any metric.
+        _check_like(f"state_dict[{key!r}]", new, old, allow_inf=key == "best")
         out[key] = Counter(new) if isinstance(old, Counter) else new
     for key in ("base_lr", "_last_lr", "initial_lr", "max_lr", "min_lr"):
         if key in out:

@@ -260,6 +260,8 @@ def test_plateau_state_is_checked_too():
         sched.load_state_dict({**sd, "best": float("nan")})
     sched.load_state_dict({**sd, "best": 0.25})           # an infinite best may become finite
     assert sched.best == 0.25
+    sched.load_state_dict(sd)                             # and back: a state saved at the start
+    assert sched.best == math.inf
 
 
 def test_sequential_sub_state_is_checked_before_anything_is_set():
