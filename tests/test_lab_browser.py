@@ -165,7 +165,7 @@ def learner_session(repo_copy, lab):
             # The first exercise's test cell runs the learner's stub: it must stop there.
             error = page.locator(".jp-Cell .jp-OutputArea-output"
                                  "[data-mime-type='application/vnd.jupyter.stderr']").first
-            expect(error).to_contain_text("NotImplementedError")
+            expect(error).to_contain_text("NotImplementedError", timeout=60_000)
             seen["first_error"] = error.text_content()
             page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for()
             error.scroll_into_view_if_needed()
@@ -191,12 +191,12 @@ def learner_session(repo_copy, lab):
                 " return i && i.getAttribute('src') !== old; }",
                 arg=[".widget-output img, .jupyter-widgets-output-area img", before])
             seen["slider_moved"] = True
-            figure.scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / "lab-03-explorer.png"))
 
             page.keyboard.press("Control+s")
             page.wait_for_selector(".lm-TabBar-tab.jp-mod-current:not(.jp-mod-dirty)")
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            figure.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "lab-03-explorer.png"))  # moved, then saved
             seen["forbidden_url"] = page.evaluate(
                 "async (u) => (await fetch(u)).status", f"{base}/formgrader?token={token}")
         finally:
