@@ -65,7 +65,9 @@ def visible_part(source: str) -> str:
 @pytest.fixture
 def course(tmp_path, monkeypatch) -> Path:
     """A course root with two real lessons (copied); nbgrader reads the repository's config."""
-    monkeypatch.setenv("GDLIB_COURSE_ROOT", str(tmp_path))  # learner sets it; restored after
+    # loading nbgrader_config.py sets GDLIB_COURSE_ROOT (and may drop MPLBACKEND): restored after
+    monkeypatch.setenv("GDLIB_COURSE_ROOT", str(tmp_path))
+    monkeypatch.setenv("MPLBACKEND", os.environ.get("MPLBACKEND", "Agg"))
     for lesson in (SMALL, "03-gradient-descent"):
         shutil.copytree(REPO / "lessons" / lesson, tmp_path / "lessons" / lesson)
     return tmp_path
@@ -78,6 +80,7 @@ def every_copy(tmp_path_factory) -> Path:
     (root / "lessons").symlink_to(REPO / "lessons")  # read only: copies go to root/my-lessons
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GDLIB_COURSE_ROOT", str(root))
+        mp.setenv("MPLBACKEND", os.environ.get("MPLBACKEND", "Agg"))
         written = learner.make_copies(root)
     assert written, "no copy was made"
     return root / learner.LEARNER_DIR
