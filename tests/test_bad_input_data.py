@@ -616,3 +616,21 @@ def test_text_still_takes_numpy_integers():
     ids, mask = text.pad_batch([np.array([3, 4], dtype=np.int32), [5]], max_len=np.int64(3))
     assert ids.tolist() == [[3, 4, 0], [5, 0, 0]] and mask.sum() == 3
     assert len(corpora.generate_sentiment(np.int64(3), seed=np.int32(1))) == 3
+
+
+def test_fetch_progress_must_be_a_bool_or_none(tmp_path):
+    with pytest.raises(TypeError, match=r"progress must be True, False or None, got 'no'"):
+        fetch("http://127.0.0.1:9/f.zip", PAYLOAD_SHA, cache_dir=tmp_path, progress="no")
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    ({"seed": 1.5}, TypeError, r"seed must be a whole number >= 0 or None, got 1\.5"),
+    ({"lowercase": "yes"}, TypeError, r"lowercase must be True or False"),
+    ({"max_pairs": 2.9}, ValueError, r"max_pairs must be a whole number >= 1 or None"),
+    ({"max_pairs": 0}, ValueError, r"max_pairs must be a whole number >= 1"),
+])
+def test_pair_loaders_check_their_options(tmp_path, kw, exc, match):
+    src = make_zip(tmp_path / "fra-eng.zip", {"fra.txt": b"Hi.\tSalut.\tCC-BY\n"})
+    url, digest = serve_file(src)
+    with pytest.raises(exc, match=match):
+        public.load_anki_pairs("fra", sha256=digest, cache_dir=tmp_path / "cache", url=url, **kw)

@@ -297,3 +297,14 @@ def test_metrics_never_score_a_non_finite_value(values):
     for metric in (metrics.accuracy, metrics.mean_squared_error, metrics.r2_score):
         with pytest.raises(ValueError, match="y_true contains NaN or infinity"):
             metric(a, np.zeros_like(a))
+
+
+@pytest.mark.parametrize("tol, exc, match", [
+    (-1e-3, ValueError, r"Invalid tol=-0\.001"),
+    (float("nan"), ValueError, r"tol must be a number, got NaN"),
+    ("small", TypeError, r"tol must be a real number"),
+])
+def test_svm_support_mask_checks_tol(tol, exc, match):
+    model = fitted(LinearSVM, Y_BIN)
+    with pytest.raises(exc, match=match):
+        model.support_mask(X, Y_BIN, tol=tol)

@@ -303,3 +303,35 @@ def test_a_non_finite_entry_anywhere_is_named_by_the_first_layer(i, bad):
     x.reshape(-1)[i] = bad
     with pytest.raises(ValueError, match=r"^Dense: input x contains NaN or infinity \(1 of 12"):
         model(x)
+
+
+def language_model():
+    return nn.LanguageModel(vocab_size=6, embedding_dim=3, hidden_size=4)
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    ({"prefix_ids": [1.7, 2.0]}, TypeError, r"LanguageModel\.generate expects integer token ids"),
+    ({"prefix_ids": [9]}, ValueError, r"LanguageModel\.generate: token id 9 is outside"),
+    ({"prefix_ids": []}, ValueError, r"prefix_ids needs at least one token"),
+    ({"n": 2.9}, ValueError, r"LanguageModel\.generate: n must be a whole number >= 0"),
+    ({"n": -1}, ValueError, r"n must be a whole number >= 0"),
+    ({"temperature": float("nan")}, ValueError, r"temperature must be a number, got NaN"),
+    ({"temperature": -0.5}, ValueError, r"LanguageModel\.generate: temperature=-0\.5"),
+    ({"temperature": float("inf")}, ValueError, r"temperature=inf"),
+])
+def test_language_model_generate_checks_its_arguments(kw, exc, match):
+    args = {"prefix_ids": [1, 2], "n": 3, **kw}
+    with pytest.raises(exc, match=match):
+        language_model().generate(**args)
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    ({"length_penalty": float("nan")}, ValueError, r"length_penalty must be a number, got NaN"),
+    ({"length_penalty": -1.0}, ValueError, r"length_penalty=-1\.0"),
+    ({"beam_size": 2.5}, ValueError, r"beam_size must be a positive int"),
+    ({"max_len": 0}, ValueError, r"max_len must be a positive int"),
+])
+def test_seq2seq_beam_search_checks_its_arguments(kw, exc, match):
+    model = nn.Seq2Seq(7, 7, 3, 4)
+    with pytest.raises(exc, match=match):
+        model.beam_search(np.array([[4, 5, 6]]), bos_id=2, eos_id=3, **kw)

@@ -176,7 +176,9 @@ def _filename_from_url(url: str) -> str:
 
 def _show_progress(progress) -> bool:
     if progress is not None:
-        return bool(progress)
+        if not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None, got {progress!r}.")
+        return progress
     from ..train import interactive
 
     return interactive()
@@ -236,6 +238,7 @@ def fetch(url: str, sha256: str, filename: str | None = None, cache_dir=None,
     timeout = _check_seconds("timeout", timeout)
     deadline = _check_seconds("deadline", deadline)
     max_bytes = _check_count("max_bytes", max_bytes)
+    show = _show_progress(progress)
     name = filename or _filename_from_url(url)
     if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
         raise ValueError(f"filename={name!r} must be a plain file name, without folders")
@@ -257,8 +260,7 @@ def fetch(url: str, sha256: str, filename: str | None = None, cache_dir=None,
             raise _cache_dir_error(folder, err) from err
         tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as out:
-            got = _download(url, out, timeout, deadline, max_bytes, _show_progress(progress),
-                            name)
+            got = _download(url, out, timeout, deadline, max_bytes, show, name)
         if got != digest:
             raise ChecksumError(
                 f"SHA-256 mismatch for {url}: expected {digest}, got {got}. The file was "

@@ -93,6 +93,8 @@ def _check_split(split: str, allowed) -> str:
 def _shuffled(items: list, seed):
     if seed is None:
         return items
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a whole number >= 0 or None, got {seed!r}.")
     order = np.random.default_rng(seed).permutation(len(items))
     return [items[i] for i in order]
 
@@ -274,6 +276,12 @@ def load_sst2(split: str = "train", cache_dir=None, url: str = SST2_URL,
 
 
 def _parse_pairs(lines, lowercase: bool, max_pairs: int | None) -> list[tuple[str, str]]:
+    if not isinstance(lowercase, (bool, np.bool_)):
+        raise TypeError(f"lowercase must be True or False, got {lowercase!r}.")
+    if max_pairs is not None and (isinstance(max_pairs, (bool, np.bool_))
+                                  or not isinstance(max_pairs, (int, np.integer))
+                                  or max_pairs < 1):
+        raise ValueError(f"max_pairs must be a whole number >= 1 or None, got {max_pairs!r}.")
     pairs = []
     for line in lines:
         cols = line.rstrip("\r\n").split("\t")

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 from ..backend import to_host, xp
-from ..optim.base import check_positive
+from ..optim.base import check_nonnegative, check_positive
 from ._base import check_bool, check_choice, check_Xy
 from .linear import _Classifier
 
@@ -244,6 +244,7 @@ class LinearSVM(_Classifier):
         ones that shape :math:`w`.
         """
         self._check_fitted()
+        tol = check_nonnegative("tol", tol)
         X, y = check_Xy(X, y, self.n_features_in_)
         t = self._targets(y, X, fitting=False)
         signed = 2.0 * t.astype(X.dtype) - 1.0

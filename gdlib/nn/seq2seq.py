@@ -23,6 +23,7 @@ import numpy
 
 from ..backend import asarray, to_host, xp
 from ..errors import unknown_name_error
+from ..optim.base import check_nonnegative
 from . import init as _init
 from .attention import AdditiveAttention, DotAttention
 from .layers import Dense, log_softmax
@@ -269,14 +270,16 @@ class LanguageModel(Module):
         list of int
             The prefix followed by the ``n`` new tokens.
         """
-        prefix = [int(i) for i in numpy.asarray(to_host(prefix_ids)).reshape(-1)]
-        if not prefix:
-            raise ValueError("LanguageModel.generate: prefix_ids needs at least one token.")
-        if temperature < 0:
-            raise ValueError(
-                f"LanguageModel.generate: temperature must be >= 0, got {temperature}."
-            )
-        _as_ids("LanguageModel.generate", numpy.asarray(prefix), self.vocab_size)
+        where = "LanguageModel.generate"
+        ids = numpy.asarray(to_host(prefix_ids)).reshape(-1)
+        if ids.size == 0:
+            raise ValueError(f"{where}: prefix_ids needs at least one token.")
+        ids = _as_ids(where, ids, self.vocab_size)          # integer ids only: 2.7 is refused
+        prefix = [int(i) for i in to_host(ids)]
+        if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 0:
+            raise ValueError(f"{where}: n must be a whole number >= 0 (tokens to generate), "
+                             f"got {n!r}.")
+        check_nonnegative(f"{where}: temperature", temperature)
         gen = _init.as_generator(rng)
         W_emb, W, b = self.embedding.params["W"], self.out.params["W"], self.out.params["b"]
         H = self.rnn.hidden_size
@@ -586,9 +589,7 @@ class Seq2Seq(Module):
         list of list of int
         """
         K = _positive_int("Seq2Seq.beam_search", "beam_size", beam_size)
-        if length_penalty < 0:
-            raise ValueError(f"Seq2Seq.beam_search: length_penalty must be >= 0, "
-                             f"got {length_penalty}.")
+        check_nonnegative("Seq2Seq.beam_search: length_penalty", length_penalty)
         keys, state, mask, N, S, max_len, lengths = self._start(src, src_mask, bos_id, eos_id,
                                                                 max_len)
         V = self.tgt_vocab_size
