@@ -64,6 +64,13 @@ def _pair(y_true, y_pred, name_true="y_true", name_pred="y_pred", numeric=False)
         )
     if a.shape[0] == 0:
         raise ValueError(f"{name_true} and {name_pred} are empty.")
+    numeric = [x.dtype.kind in "fiub" for x in (a, b)]
+    if numeric[0] != numeric[1]:
+        kinds = ["numbers" if n else f"{x.dtype} values" for n, x in zip(numeric, (a, b))]
+        raise TypeError(
+            f"{name_true} holds {kinds[0]} but {name_pred} holds {kinds[1]}: no label would "
+            "ever match. Convert both to the same kind (e.g. model.classes_[indices])."
+        )
     return a, b
 
 

@@ -308,3 +308,10 @@ def test_svm_support_mask_checks_tol(tol, exc, match):
     model = fitted(LinearSVM, Y_BIN)
     with pytest.raises(exc, match=match):
         model.support_mask(X, Y_BIN, tol=tol)
+
+
+@pytest.mark.parametrize("metric", [metrics.accuracy, metrics.confusion_matrix])
+def test_label_metrics_refuse_numbers_against_text(metric):
+    # 0 == "0" is False for every entry: the score used to be 0.0, or an empty matrix
+    with pytest.raises(TypeError, match=r"y_true holds numbers but y_pred holds <U1 values"):
+        metric([0, 1, 1], ["0", "1", "1"])
