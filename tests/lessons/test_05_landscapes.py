@@ -98,12 +98,12 @@ def perturbed_step(x, g, lr, xi, g_tol=1e-3):
     Wrong("ex3", "starts in [0, 1) instead of f.bounds", restarts(
         draw="x0 = rng.random(f.dim)"), expect=("inside f.bounds",)),
     Wrong("ex3", "the last run's loss, not the best", restarts(f_best="values[-1]"),
-          expect=("smallest",)),
+          expect=("last run's loss",)),
     Wrong("ex3", "x_best from another run than f_best", restarts(
         best="int(np.argmin(values))", f_best="values[best]").replace(
         "return ends[best]", "return ends[-1]"), expect=("end point of the best run",)),
     Wrong("ex3", "the worst run (argmax)", restarts(best="int(np.argmax(values))"),
-          expect=("smallest",)),
+          expect=("largest\\* end value",)),
     Wrong("ex3", "steps not passed on", restarts(steps="300"), expect=("pass steps on",)),
     Wrong("ex3", "lr not passed on", restarts(lr="0.002"), expect=("Pass lr on",)),
 ]
