@@ -10,10 +10,12 @@ new values::
 
 A subclass writes its update rule once, for one parameter, in
 :meth:`Optimizer.update`, so that it reads like the equation in the lesson. The
-base class does the rest: it checks the gradients (shape, finiteness), keeps the
-step counter ``t``, creates the state on the first step, saves and restores the
-state, and, for rules that act element by element, runs the rule over cache-sized
-cache-sized slices of large arrays (the same code, on views).
+base class does the rest: it checks the gradients (matched to the parameters by
+key, shape, type, finiteness) before anything changes, so that a step is all or
+nothing, keeps the step counter ``t``, creates the state on the first step, saves
+and restores the state (checked, then copied), and, for rules that act element by
+element, runs the rule over cache-sized slices of large arrays (the same code, on
+views).
 """
 
 from __future__ import annotations
