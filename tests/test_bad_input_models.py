@@ -57,6 +57,7 @@ def target_for(cls):
     (np.zeros((6, 0)), ValueError, r"X has no columns"),
     (X[:, 0], ValueError, r"X must be a 2-D array.*reshape"),
     (None, TypeError, r"X is None"),
+    ([[1.0, 2.0], [3.0]] * 3, ValueError, r"X is not a rectangular array"),
 ])
 def test_fit_refuses_bad_X(cls, bad_X, exc, match):
     with pytest.raises(exc, match=match):

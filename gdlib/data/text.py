@@ -157,6 +157,11 @@ class Vocab:
                             "vocab.encode(tokenize(text))")
         get, unk = self.stoi.get, self.unk_id
         ids = [get(t, unk) for t in tokens]
+        if any(i == unk for i in ids):    # only then can a non-str token hide among them
+            bad = next((t for t in tokens if not isinstance(t, str)), None)
+            if bad is not None:
+                raise TypeError(f"encode: tokens must be str, got {bad!r} "
+                                f"({type(bad).__name__}); tokenize the text first.")
         if add_bos:
             ids.insert(0, self.bos_id)
         if add_eos:
@@ -182,6 +187,9 @@ class Vocab:
         skip = {self.pad_id, self.bos_id, self.eos_id} if strip_specials else set()
         out = []
         for i in ids:
+            if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+                raise TypeError(f"decode: ids must be whole numbers, got {i!r}; a float id "
+                                "would be truncated to another token.")
             i = int(i)
             if stop_at_eos and i == self.eos_id:
                 break
@@ -342,7 +350,11 @@ def bag_of_words(seqs, vocab_size: int, binary: bool = False, ignore=(0,),
         bad = flat[(flat < 0) | (flat >= V)][0]
         raise ValueError(f"id {bad} is outside 0..{V - 1}: vocab_size must be larger than "
                          "every id (use len(vocab))")
-    keep = ~np.isin(flat, np.asarray(list(ignore or ()), dtype=np.int64))
+    ignore = list(ignore or ())
+    if any(isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer))
+           for i in ignore):
+        raise TypeError(f"ignore must be a tuple of integer ids, got {tuple(ignore)!r}.")
+    keep = ~np.isin(flat, np.asarray(ignore, dtype=np.int64))
     counts = np.bincount(row[keep] * V + flat[keep], minlength=len(rows) * V)
     B = counts.reshape(len(rows), V).astype(dtype)
     if binary:

@@ -30,6 +30,15 @@ def _float_dtype(a):
     return a.dtype if a.dtype.kind == "f" else xp.float64
 
 
+def _rectangular(name: str, a):
+    """``a`` as a backend array; a ragged list is named instead of NumPy's message."""
+    try:
+        return asarray(a)
+    except ValueError as err:
+        raise ValueError(f"{name} is not a rectangular array: its rows have different "
+                         f"lengths ({err}).") from err
+
+
 def check_X(X, n_features: int | None = None, name: str = "X"):
     """``X`` as a 2-D floating array of the current backend, with a clear error if not.
 
@@ -43,7 +52,7 @@ def check_X(X, n_features: int | None = None, name: str = "X"):
     """
     if X is None:
         raise TypeError(f"{name} is None: pass an array of shape (n_samples, n_features).")
-    X = asarray(X)
+    X = _rectangular(name, X)
     if X.ndim != 2:
         fix = (" For a single feature use X.reshape(-1, 1); for a single example "
                "X.reshape(1, -1).") if X.ndim == 1 else ""
@@ -98,7 +107,7 @@ def check_Xy(X, y, n_features: int | None = None, numeric_y: bool = False):
     if isinstance(y, str):
         raise TypeError(f"y must be an array of targets, one per row of X, not the string "
                         f"{y!r}.")
-    y = asarray(y)
+    y = _rectangular("y", y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
     if y.ndim != 1:
