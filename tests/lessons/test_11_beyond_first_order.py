@@ -10,9 +10,23 @@ def newton(body):
     return "def newton_step(x, g, H, damping=0.0):\n    return " + body + "\n"
 
 
-TWO_LOOP = """
+def two_loop(first="reversed(range(len(s_list)))", second="range(len(s_list))",
+             gamma="(s_list[-1] @ y_list[-1]) / (y_list[-1] @ y_list[-1])",
+             add="alphas[i] - beta"):
+    """A two_loop with one part replaced by a typical mistake."""
+    return f"""
 def two_loop(g, s_list, y_list):
-    return two_loop_variant(g, s_list, y_list, {mistake!r})
+    rhos = [1.0 / (y @ s) for s, y in zip(s_list, y_list)]
+    alphas = [0.0] * len(s_list)
+    q = np.array(g, dtype=float)
+    for i in {first}:
+        alphas[i] = rhos[i] * (s_list[i] @ q)
+        q = q - alphas[i] * y_list[i]
+    r = {gamma} * q
+    for i in {second}:
+        beta = rhos[i] * (y_list[i] @ r)
+        r = r + ({add}) * s_list[i]
+    return r
 """
 
 
@@ -60,14 +74,21 @@ def newton_step(x, g, H, damping=0.0):
 def newton_step(x, g, H, damping=0.0):
     return reference_newton(x, g, H, damping)
 """, expect=("switched off", "the Newton step yourself")),
-    Wrong("ex2", "no gamma scaling", TWO_LOOP.format(mistake="no gamma"),
+    Wrong("ex2", "no gamma scaling", two_loop(gamma="1.0"),
           expect=("started from H0 = I",)),
-    Wrong("ex2", "gamma from the oldest pair", TWO_LOOP.format(mistake="oldest gamma"),
+    Wrong("ex2", "gamma from the oldest pair",
+          two_loop(gamma="(s_list[0] @ y_list[0]) / (y_list[0] @ y_list[0])"),
           expect=("\\*newest\\* pair",)),
-    Wrong("ex2", "loops in the wrong order", TWO_LOOP.format(mistake="loops swapped"),
+    Wrong("ex2", "loops in the wrong order", two_loop(first="range(len(s_list))",
+                                                       second="reversed(range(len(s_list)))"),
           expect=("from the newest pair to the oldest",)),
-    Wrong("ex2", "beta - alpha in the second loop", TWO_LOOP.format(mistake="beta - alpha"),
+    Wrong("ex2", "beta - alpha in the second loop", two_loop(add="beta - alphas[i]"),
           expect=("not \\(beta_i - alpha_i\\)",)),
+    Wrong("ex2", "the tests' own wrong variant, undone", """
+def two_loop(g, s_list, y_list):
+    return -two_loop_variant(g, s_list, y_list, "no gamma") * 0 + two_loop_variant(
+        g, s_list, y_list, "oldest gamma")
+""", expect=("switched off",)),
     Wrong("ex2", "the dense BFGS matrix", """
 def two_loop(g, s_list, y_list):
     return bfgs_inverse(s_list, y_list) @ g
