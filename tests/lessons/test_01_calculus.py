@@ -5,6 +5,20 @@ from harness import Wrong
 
 LESSON = "01-calculus"
 
+PICK = """
+def pick_correct_gradient(f, candidates, points):
+    for name, grad in candidates.items():
+        if {test}:
+            return {found}
+    return {nobody}
+"""
+
+
+def pick(test="all(gradcheck.check_gradient(f, grad, x).ok for x in points)", found="name",
+         nobody="None"):
+    """pick_correct_gradient with one part written differently."""
+    return PICK.format(test=test, found=found, nobody=nobody)
+
 WRONG = [
     Wrong("ex1", "forward difference", """
 def central_difference(f, x, h=1e-5):
@@ -107,46 +121,18 @@ def neuron_grad(w, b, x, y):
                                        np.append(w, b))
     return num[:-1], num[-1]
 """, expect=("switched off", "chain rule through the neuron yourself")),
-    Wrong("ex4", "checks the first point only", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if gradcheck.check_gradient(f, grad, points[0]).ok:
-            return name
-    return None
-""", expect=("every\\* point",)),
-    Wrong("ex4", "any instead of all", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if any(gradcheck.check_gradient(f, grad, x).ok for x in points):
-            return name
-    return None
-""", expect=("every\\* point",)),
-    Wrong("ex4", "gives up after the first candidate", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if all(gradcheck.check_gradient(f, grad, x).ok for x in points):
-            return name
-        return None
-""", expect=("try every candidate",)),
-    Wrong("ex4", "returns the gradient function, not its name", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if all(gradcheck.check_gradient(f, grad, x).ok for x in points):
-            return grad
-    return None
-""", expect=("\\*name\\*",)),
-    Wrong("ex4", "False instead of None", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if all(gradcheck.check_gradient(f, grad, x).ok for x in points):
-            return name
-    return False
-""", expect=("return None\\.",)),
-    Wrong("ex4", "a looser tolerance of its own", """
-def pick_correct_gradient(f, candidates, points):
-    for name, grad in candidates.items():
-        if all(gradcheck.check_gradient(f, grad, x).max_rel_error < 1e-2 for x in points):
-            return name
-    return None
-""", expect=("erin is off by 0.01", "\\.ok")),
+    Wrong("ex4", "checks the first point only", pick(
+        test="gradcheck.check_gradient(f, grad, points[0]).ok"), expect=("every\\* point",)),
+    Wrong("ex4", "any instead of all", pick(
+        test="any(gradcheck.check_gradient(f, grad, x).ok for x in points)"),
+        expect=("every\\* point",)),
+    Wrong("ex4", "gives up after the first candidate", pick().replace(
+        "            return name\n    return None", "            return name\n        return None"),
+        expect=("try every candidate",)),
+    Wrong("ex4", "returns the gradient function, not its name", pick(found="grad"),
+          expect=("\\*name\\*",)),
+    Wrong("ex4", "False instead of None", pick(nobody="False"), expect=("return None\\.",)),
+    Wrong("ex4", "a looser tolerance of its own", pick(
+        test="all(gradcheck.check_gradient(f, grad, x).max_rel_error < 1e-2 for x in points)"),
+        expect=("erin is off by 0.01", "\\.ok")),
 ]

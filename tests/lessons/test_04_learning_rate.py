@@ -83,37 +83,20 @@ def best_fixed_lr(A):
         test="f(x - alpha * g) <= fx - c * alpha * np.sqrt(g @ g)"), expect=("squared",)),
     Wrong("ex3", "no sufficient decrease (c ignored)", BACKTRACKING.format(
         test="f(x - alpha * g) <= fx"), expect=("sufficient decrease",)),
-    Wrong("ex3", "shrinks before the first trial", """
-def armijo_backtracking(f, grad, x, lr0=1.0, c=1e-4, rho=0.5, max_iter=50):
-    g = grad(x)
-    fx = f(x)
-    alpha = lr0
-    for _ in range(max_iter):
-        alpha *= rho
-        if f(x - alpha * g) <= fx - c * alpha * (g @ g):
-            return alpha
-    return alpha
-""", expect=("first trial must be lr0",)),
-    Wrong("ex3", "budget: returns the last alpha tried", """
-def armijo_backtracking(f, grad, x, lr0=1.0, c=1e-4, rho=0.5, max_iter=50):
-    g = grad(x)
-    fx = f(x)
-    for k in range(max_iter):
-        alpha = lr0 * rho**k
-        if f(x - alpha * g) <= fx - c * alpha * (g @ g):
-            return alpha
-    return alpha
-""", expect=("once more after the last failure",)),
-    Wrong("ex3", "None when no step passes", """
-def armijo_backtracking(f, grad, x, lr0=1.0, c=1e-4, rho=0.5, max_iter=50):
-    g = grad(x)
-    fx = f(x)
-    alpha = lr0
-    for _ in range(max_iter):
-        if f(x - alpha * g) <= fx - c * alpha * (g @ g):
-            return alpha
-        alpha *= rho
-""", expect=("forget `return`",)),
+    Wrong("ex3", "shrinks before the first trial", BACKTRACKING.format(
+        test="f(x - alpha * g) <= fx - c * alpha * (g @ g)").replace(
+        "    for _ in range(max_iter):\n",
+        "    for _ in range(max_iter):\n        alpha *= rho\n").replace(
+        "            return alpha\n        alpha *= rho\n", "            return alpha\n"),
+        expect=("first trial must be lr0",)),
+    Wrong("ex3", "budget: returns the last alpha tried", BACKTRACKING.format(
+        test="f(x - alpha * g) <= fx - c * alpha * (g @ g)").replace(
+        "        alpha *= rho\n    return alpha", "        alpha *= rho\n    return alpha / rho"),
+        expect=("once more after the last failure",)),
+    Wrong("ex3", "None when no step passes", BACKTRACKING.format(
+        test="f(x - alpha * g) <= fx - c * alpha * (g @ g)").replace(
+        "        alpha *= rho\n    return alpha", "        alpha *= rho"),
+        expect=("forget `return`",)),
     Wrong("ex3", "gdlib's backtracking", """
 def armijo_backtracking(f, grad, x, lr0=1.0, c=1e-4, rho=0.5, max_iter=50):
     return linesearch.backtracking(f, grad, x, lr0=lr0, c=c, rho=rho, max_iter=max_iter)
