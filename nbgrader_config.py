@@ -98,11 +98,30 @@ if os.environ.get("MPLBACKEND", "").lower() == "agg":
 # The course's grading machinery (tools/grader): each kernel runs in a bubblewrap
 # sandbox, and a guard puts back, before each test cell, what the student's code
 # may have replaced (see tools/grader/guard.py). Feedback leaves out hidden tests.
-# (a course copy without tools/ finds them on PYTHONPATH, which tools/grading.py sets)
-if os.path.isdir(os.path.join(_here, "tools", "grader")):
-    sys.path.insert(0, os.path.join(_here, "tools"))
-from grader.guard import GuardedExecute  # noqa: E402
-from grader.privacy import HideHiddenTests  # noqa: E402
+def _tools_folder():
+    """tools/ of this course: beside this file, or of the installed gdlib (a course copy)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gdlib")
+    found = [os.path.join(_here, "tools")]
+    if spec is not None and spec.submodule_search_locations:
+        found.append(os.path.join(os.path.dirname(list(spec.submodule_search_locations)[0]),
+                                  "tools"))
+    return next((f for f in found if os.path.isdir(os.path.join(f, "grader"))), None)
+
+
+if _tools_folder() and _tools_folder() not in sys.path:
+    sys.path.insert(0, _tools_folder())
+try:
+    from grader.guard import GuardedExecute
+    from grader.privacy import HideHiddenTests
+except ImportError as _err:
+    # Only autograde and feedback need them; other commands work without.
+    if any(cmd in sys.argv for cmd in ("autograde", "generate_feedback")):
+        raise SystemExit(f"nbgrader_config.py: the course's tools/grader cannot be imported "
+                         f"({_err}): run nbgrader through tools/grading.py, or put the "
+                         "course's tools/ folder on PYTHONPATH") from None
+    GuardedExecute = HideHiddenTests = None
 from nbconvert.preprocessors import (  # noqa: E402
     ClearMetadataPreprocessor,
     CSSHTMLHeaderPreprocessor,
@@ -116,8 +135,9 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-c.Autograde.autograde_preprocessors = [
-    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
-]
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+if GuardedExecute is not None:
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata,
+    ]
+    c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
