@@ -183,18 +183,17 @@ def signature(root: Path, student: str, lesson: str) -> str:
 
 
 def failure_reason(log: str, code: int) -> str:
-    """A one-line reason from nbgrader's log of a failed autograde."""
-    generic = ("There was an error processing assignment", "Please see the error log",
+    """A one-line reason from nbgrader's log of a failed autograde: its last exception."""
+    exceptions = re.findall(
+        r"^\s*((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit)\b:?[^\n]*)$", log, re.M)
+    exceptions = [e.strip() for e in exceptions if not e.strip().startswith("Traceback")]
+    if exceptions:
+        return exceptions[-1][:300]
+    generic = ("There was an error processing assignment", "Please see the", "Traceback",
                "Removing failed assignment", "nbgrader autograde failed")
     errors = [m.group(1).strip() for m in re.finditer(r"\| ERROR\][ \t]*(.+)", log)]
     errors = [e for e in errors if e and not e.startswith(generic)]
-    kinds = [m.group(0) for m in re.finditer(
-        r"(DeadKernelError|RuntimeError|ValueError|KeyError|MissingEntry|"
-        r"Kernel died[^\n]*|[A-Za-z]+Error: [^\n]+)", log)]
-    for text in errors + kinds:
-        if len(text) > 3:
-            return text[:300]
-    return f"nbgrader exited with code {code}"
+    return errors[0][:300] if errors else f"nbgrader exited with code {code}"
 
 
 def broken_metadata(folder: Path) -> str | None:
@@ -311,8 +310,13 @@ def autograde(root: Path, names: list[str], student: str | None, force: bool,
             done += 1
             status[f"{stu}/{lesson}"] = {"status": state, "reason": reason, "signature": sig}
             status_path(root).write_text(json.dumps(status, indent=1, sort_keys=True))
-            if os.environ.get("GDLIB_GRADING_VERBOSE") or state != "graded":
+            if os.environ.get("GDLIB_GRADING_VERBOSE"):
                 print(log, flush=True)
+            if state != "graded" and log:
+                saved = grading_dir(root) / "logs" / f"{stu}-{lesson}.log"
+                saved.parent.mkdir(exist_ok=True)
+                saved.write_text(log)
+                reason += f" (nbgrader's log: {saved})"
             line = f"[{done}/{len(todo)}] {stu} {lesson}: {state}"
             print(line + (f": {reason}" if reason else "") + f" ({seconds:.1f} s)", flush=True)
     failed = [(k, v["reason"]) for k, v in status.items()
