@@ -578,3 +578,24 @@ def test_property_state_dict_round_trips_and_refuses_corruption(name, steps, g, 
     with pytest.raises(exc):
         opt.load_state_dict(corrupt(copy.deepcopy(opt.state_dict())))
     _assert_unchanged(opt, snap)
+
+
+@pytest.mark.parametrize("loss, pattern", [(float("nan"), "initial point"),
+                                           ("low", "one number")])
+def test_lbfgs_closure_loss_is_checked(loss, pattern):
+    x = np.array([1.0, 2.0])
+    opt = create("lbfgs", x)
+    with pytest.raises((NonFiniteGradientError, TypeError), match=pattern):
+        opt.step(lambda: (loss, 2 * x))
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    assert opt.t == 0
+
+
+def test_lbfgs_non_finite_loss_later_rolls_the_step_back():
+    x = np.array([1.0, 2.0])
+    opt = create("lbfgs", x, lr=0.1, max_iter=2)
+    opt.step(lambda: (float(x @ x), 2 * x))
+    before, state = x.copy(), _snapshot(opt)
+    with pytest.raises(NonFiniteGradientError, match="during step 2"):
+        opt.step(lambda: (float(x @ x) if (x == before).all() else np.inf, 2 * x))
+    _assert_unchanged(opt, state)

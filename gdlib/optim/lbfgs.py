@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import NonFiniteGradientError
 from .base import (
     Optimizer,
     _check_keys,
@@ -279,9 +280,25 @@ class LBFGS(Optimizer):
                 "the L-BFGS closure must return (loss, grads), the loss and the gradients at "
                 f"the current parameters; it returned {type(out).__name__}."
             ) from None
+        try:
+            value = float(loss)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"the L-BFGS closure must return one number as the loss, got {loss!r}."
+            ) from None
+        if self.check_finite and not math.isfinite(value):
+            # The line search would compare NaN and accept it: refuse instead (the
+            # step is rolled back, nothing changes).
+            raise NonFiniteGradientError(
+                f"the L-BFGS closure returned the loss {value} during step {self._step_no}: "
+                + ("your inputs or initial point give a non-finite loss."
+                   if self._step_no == 1 and not self.state[0] else
+                   "the iterates left the region where the loss is finite; lower lr, or use "
+                   "line_search_fn='strong_wolfe'.")
+            )
         gs = self._check_grads(grads)
         flat = xp.concatenate([g.reshape(-1) for g in gs])
-        return float(loss), loss, flat
+        return value, loss, flat
 
     def _add_to_params(self, step, d) -> None:
         """θ <- θ + step * d, with the flat vector d split over the parameters."""
@@ -326,6 +343,7 @@ class LBFGS(Optimizer):
         saved_state = [{k: (list(v) if isinstance(v, list) else v) for k, v in s.items()}
                        for s in self.state]
         saved_t = self.t
+        self._step_no = self.t + 1
         self._closure = closure
         try:
             return self._step()
