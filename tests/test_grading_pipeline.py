@@ -261,3 +261,22 @@ def test_export_writes_every_score(course):
         assert float(rows[key]["score"]) == pytest.approx(got)
         assert float(rows[key]["max_score"]) == pytest.approx(most)
     assert {("full", lesson) for lesson in lessons} <= set(rows)
+
+
+def test_a_resubmission_with_a_later_timestamp_is_graded_again(course):
+    """Last in this file: it changes the ``wrong`` student's submission and grades again.
+
+    The guide says: a submission whose ``timestamp.txt`` changed is graded again by a
+    plain ``autograde``; unchanged ones are skipped.
+    """
+    root, _, scores, _ = course
+    folder = root / "grading" / "submitted" / "wrong" / SETUP
+    fixed = nbformat.read(next((root / "lessons" / SETUP).glob("*.ipynb")), 4)
+    nbformat.write(fixed, next(folder.glob("*.ipynb")))
+    (folder / "timestamp.txt").write_text("2030-01-01 10:00:00.000000 UTC")
+    log = run_tool(root, "autograde").stdout
+    assert "wrong 00-setup: graded" in log, log[-2000:]
+    skipped = len(scores) - 1
+    assert f"1 graded, 0 not graded, {skipped} skipped" in log, log[-2000:]
+    again = helpers.gradebook_scores(root / "grading" / "gradebook.db")[("wrong", SETUP)]
+    assert total(again)[0] == total(again)[1] > total(scores[("wrong", SETUP)])[0]

@@ -37,7 +37,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -221,12 +220,14 @@ def grade_one(root: Path, student: str, lesson: str, timeout: float) -> tuple[st
         return "not graded", broken, ""
     cmd, cwd = nbgrader_command(root, "autograde", lesson, f"--student={student}", "--force")
     with tempfile.TemporaryFile("w+") as out:
+        # In this process group, so that Ctrl-C stops it too; the sandboxed kernel ends
+        # with it (bwrap --die-with-parent).
         proc = subprocess.Popen(cmd, cwd=cwd, env=environment(root), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
             proc.wait()
             code = None
         out.seek(0)
