@@ -99,7 +99,13 @@ class GuardedExecute(Execute):
         call = f"_install({self._secret!r}, {trusted_modules()!r})"
         code = (f"exec(compile({GUARD_SOURCE + chr(10) + call!r}, '<grading guard>', 'exec'), "
                 "{'__name__': '__grading_guard__'})")
-        reply = self._hidden(code)
+        # No student code has run yet, so nothing can hang here: no time limit (a busy
+        # machine can take long to import gdlib and numpy), only a dead kernel stops it.
+        timeout, self.timeout = self.timeout, None
+        try:
+            reply = self._hidden(code)
+        finally:
+            self.timeout = timeout
         if reply is None or reply["content"]["status"] != "ok":
             content = reply["content"] if reply else {}
             raise RuntimeError("the grading guard could not be installed in the kernel: "
