@@ -3,8 +3,13 @@
 The build (``tools/build_book.py``, the same as ``make book``) executes every
 lesson and fails on any warning or cell error. The browser checks drive Debian's
 Chromium through Playwright over the built site served on localhost, with every
-request to another host blocked; they skip, with the reason, where Chromium or
-Playwright is missing. Screenshots of each page land in
+request to another host blocked, at desktop (1280 px) and phone (390 px) width:
+every page loads without errors, its math is typeset, it shows as many figures as
+its executed notebook drew (never the text ``<Figure size ...>``), a figure keeps a
+readable size on the phone, and axe-core (npm, ``book/package.json``, installed by
+``make test``) finds no critical or serious accessibility violation. They skip,
+with the reason, where Chromium, Playwright or axe-core is missing (never in CI).
+Screenshots of the landing page and three lessons, at both widths, land in
 ``book/_build/screenshots/`` (the test artifact).
 """
 
@@ -18,9 +23,12 @@ import re
 import shutil
 import sys
 import threading
+import unicodedata
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlparse
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
@@ -31,9 +39,19 @@ sys.path.insert(0, str(ROOT / "tools"))
 import build_book  # noqa: E402
 import tag_cells  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import course_site  # noqa: E402
+
 HTML = build_book.HTML
 SHOTS = ROOT / "book" / "_build" / "screenshots"
+AXE = ROOT / "book" / "node_modules" / "axe-core" / "axe.min.js"
 LESSONS = tag_cells.lesson_notebooks()
+#: Browser windows the pages are checked in: (name, viewport width, height).
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+#: Outputs that show as a picture on the page.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+#: Cell tags with which the page does not show a cell's outputs.
+NO_OUTPUT_TAGS = {"remove-output", "remove-cell"}
 
 
 def _toc_files() -> list[str]:
@@ -45,6 +63,36 @@ def _toc_files() -> list[str]:
 
 
 PAGES = _toc_files()
+#: The pages whose screenshots are kept: the landing page and three lessons.
+SHOT_PAGES = [PAGES[0]] + [
+    p for p in PAGES if p.split("/")[1:2] in (["03-gradient-descent"], ["09-adam"], ["16-cnn"])
+]
+
+
+def _page_of(nb: Path) -> str:
+    """The page name (toc entry) of a lesson notebook."""
+    return str(nb.relative_to(ROOT).with_suffix(""))
+
+
+def _expected_figures(name: str) -> int | None:
+    """How many figures the page ``name`` must show: its executed notebook's images.
+
+    None for a page that is not a notebook. Counts the outputs carrying an image
+    (one figure however many image formats it carries) in the lesson as the build
+    executed it, leaving out the cells whose outputs the website removes
+    (``remove-output``: a live widget, shown by the static figure of the next cell
+    instead).
+    """
+    if not name.startswith("lessons/"):
+        return None
+    count = 0
+    for cell in build_book.executed_notebook(ROOT / f"{name}.ipynb").cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.get("cell_type") != "code" or tags & NO_OUTPUT_TAGS:
+            continue
+        count += sum(any(t in out.get("data", {}) for t in IMAGE_TYPES)
+                     for out in cell.get("outputs", []))
+    return count
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +100,10 @@ def site() -> Path:
     """Build the book once for this module; fail with the build's log on error."""
     proc = build_book.build(quiet=True)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-60:])
+        lines = proc.stdout.splitlines()
+        problems = [ln for ln in lines
+                    if re.search(r"WARNING|ERROR|Error", ln) and "IPKernelApp" not in ln]
+        tail = "\n".join(problems[:40] + ["..."] + lines[-15:])
         pytest.fail(f"the strict book build failed (exit {proc.returncode}):\n{tail}")
     return HTML
 
@@ -66,6 +117,7 @@ def test_toc_lists_every_lesson_in_order():
 
 
 def test_lessons_carry_their_website_tags():
+    """Folds, removed widget outputs and fold labels: what tools/tag_cells.py adds."""
     missing = {str(p.relative_to(ROOT)): tag_cells.missing_tags(p) for p in LESSONS}
     missing = {k: v for k, v in missing.items() if v}
     assert not missing, f"run `python tools/tag_cells.py`: {missing}"
@@ -142,6 +194,7 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser(site):
+    """Chromium and the site served on localhost: ``(browser, base URL)``."""
     exe = _chromium()
     if exe is None:
         pytest.skip("no Chromium found (apt-get install chromium); .ci/run installs it")
@@ -164,15 +217,30 @@ def browser(site):
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    """axe-core's script, installed from npm by ``make test`` (book/package.json)."""
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed: run `npm ci --prefix book` (make test does); "
+                    f"{AXE.relative_to(ROOT)} is missing")
+    return AXE.read_text()
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
 
-def _open(browser, url: str):
-    """A new page at ``url`` with console errors and off-site requests recorded."""
+def _open(browser, url: str, width: str = "desktop"):
+    """A new page at ``url`` with console errors and off-site requests recorded.
+
+    ``width`` names a window of :data:`WIDTHS`; the phone is a touch screen that
+    honours the page's viewport meta tag, as a real phone does.
+    """
     b, base = browser
-    page = b.new_page(viewport={"width": 1280, "height": 900})
+    w, h = WIDTHS[width]
+    phone = width == "phone"
+    page = b.new_page(viewport={"width": w, "height": h}, is_mobile=phone, has_touch=phone)
     page.errors, page.offsite = [], []
     page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
@@ -197,12 +265,41 @@ def _wait_for_math(page) -> None:
     page.evaluate("() => MathJax.startup.promise.then(() => true)")
 
 
+def _axe_violations(page, axe_script: str) -> list[str]:
+    """axe-core's critical and serious violations on the page, one line each."""
+    page.add_script_tag(content=axe_script)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
+        f"first at {v['nodes'][0]['html'][:160]}"
+        for v in result["violations"] if v["impact"] in ("critical", "serious")
+    ]
+
+
+#: Each figure a cell drew, as the page shows it.
+_FIGURES_JS = """() => [...document.querySelectorAll('div.cell_output img')].map(i => {
+    const box = i.closest('div.output') || i.parentElement;
+    return {src: i.src, shown: i.getBoundingClientRect().width, natural: i.naturalWidth,
+            boxScrolls: box.scrollWidth > box.clientWidth, boxTab: box.tabIndex};
+})"""
+
+
+def _shoot(page, name: str, width: str) -> None:
+    """Screenshots for a person to look at: the top of the page, then its first figure."""
+    slug = name.replace("/", "__")
+    page.screenshot(path=str(SHOTS / f"{slug}-{width}.png"))
+    figure = page.locator("div.cell_output img").first
+    if figure.count():
+        figure.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / f"{slug}-{width}-figure.png"))
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("name", PAGES)
-def test_page_in_browser(browser, name):
-    page = _open(browser, f"{browser[1]}/{name}.html")
+def test_page_in_browser(browser, axe_script, name, width):
+    page = _open(browser, f"{browser[1]}/{name}.html", width)
     try:
         _wait_for_math(page)
-        page.screenshot(path=str(SHOTS / (name.replace("/", "__") + ".png")), full_page=False)
         assert not page.errors, f"JavaScript console errors on {name}: {page.errors}"
         assert not page.offsite, f"{name} tried to reach the network: {page.offsite}"
         # Every image has loaded.
@@ -222,6 +319,26 @@ def test_page_in_browser(browser, name):
             ".forEach(e => e.remove()); return a.textContent; }")
         raw = re.findall(r"\\\(|\\\[|\$\$|\\frac|\\nabla", text)
         assert not raw, f"raw TeX left on {name}: {raw[:5]}"
+        # Figures: as many as the executed notebook drew, each a picture, not its repr.
+        article = page.inner_text("article")
+        assert "<Figure size" not in article, (
+            f"{name} shows a figure's text repr instead of the picture (matplotlib backend)")
+        figures = page.evaluate(_FIGURES_JS)
+        expected = _expected_figures(name)
+        if expected is not None:
+            assert len(figures) == expected, (
+                f"{name}: {len(figures)} figures on the page, {expected} in its executed notebook")
+        if width == "phone":
+            # Readable: a figure keeps its natural size and its box scrolls sideways.
+            for f in figures:
+                assert f["shown"] >= f["natural"] - 1, f"{name}: figure shrunk on the phone: {f}"
+                if f["natural"] > WIDTHS["phone"][0]:
+                    assert f["boxScrolls"] and f["boxTab"] == 0, (
+                        f"{name}: a wide figure's box neither scrolls nor takes focus: {f}")
+        if name in SHOT_PAGES:
+            _shoot(page, name, width)
+        violations = _axe_violations(page, axe_script)
+        assert not violations, f"axe-core on {name} at {width} width:\n" + "\n".join(violations)
     finally:
         page.close()
 
@@ -275,15 +392,131 @@ def test_landing_page_redirects_and_tells_how_to_start(browser):
         page.close()
 
 
-def test_launch_and_download_buttons(site):
+def _launch_links(html: str) -> list[str]:
+    """The launch links (Binder, JupyterHub) of a built page."""
+    hrefs = [unescape(h) for h in re.findall(r'href="([^"]+)"', html)]
+    return [h for h in hrefs if "urlpath=" in h]
+
+
+def _lesson_of_urlpath(urlpath: str) -> Path | None:
+    """The lesson source a launch link's JupyterLab path is the learner's copy of."""
+    parts = urlpath.split("/")
+    if parts[:2] != ["lab", "tree"] or course_site.LEARNER_FOLDER not in parts:
+        return None
+    rest = parts[parts.index(course_site.LEARNER_FOLDER) + 1:]
+    return ROOT / course_site.LESSONS_FOLDER / "/".join(rest)
+
+
+@pytest.mark.parametrize("nb", LESSONS, ids=lambda p: p.parent.name)
+def test_launch_links_open_the_learners_copy(site, nb):
+    html = (site / f"{_page_of(nb)}.html").read_text()
+    links = _launch_links(html)
+    binder = [u for u in links if urlparse(u).hostname == "mybinder.org"]
+    assert len(binder) == 1, f"{nb.name}: one Binder link wanted, found {binder}"
+    hub = os.environ.get(course_site.JUPYTERHUB_ENV, "")
+    if hub:
+        assert [u for u in links if u.startswith(hub.rstrip("/") + "/hub/")], (
+            f"{course_site.JUPYTERHUB_ENV} is set but {nb.name} has no JupyterHub link")
+    else:
+        assert len(links) == 1 and "/hub/" not in html, (
+            f"{nb.name}: a JupyterHub link though {course_site.JUPYTERHUB_ENV} is unset")
+    assert "hub.example.org" not in html
+    for url in links:
+        urlpath = parse_qs(urlparse(url).query)["urlpath"][0]
+        assert f"/{course_site.LEARNER_FOLDER}/" in f"/{urlpath}", (
+            f"{url} opens {urlpath}, not the learner's copy in {course_site.LEARNER_FOLDER}/")
+        source = _lesson_of_urlpath(urlpath)
+        assert source == nb and source.is_file(), f"{url}: {urlpath} is no copy of {nb}"
+
+
+def test_jupyterhub_link_follows_the_environment(monkeypatch):
+    config = SimpleNamespace(html_theme_options={"launch_buttons": {"jupyterhub_url": "x"}})
+    monkeypatch.delenv(course_site.JUPYTERHUB_ENV, raising=False)
+    course_site._jupyterhub_from_environment(None, config)
+    assert config.html_theme_options["launch_buttons"]["jupyterhub_url"] == ""
+    monkeypatch.setenv(course_site.JUPYTERHUB_ENV, "https://hub.school.example/")
+    course_site._jupyterhub_from_environment(None, config)
+    assert config.html_theme_options["launch_buttons"]["jupyterhub_url"] == (
+        "https://hub.school.example/")
+    # The theme's JupyterHub link (nbgitpuller) is pointed at the copy in the clone.
+    theme_url = ("https://hub.school.example/hub/user-redirect/git-pull?repo=https://github.com/"
+                 "o/course&urlpath=lab/tree/course/lessons/03-x/x.ipynb&branch=main")
+    buttons = [{"label": "launch-buttons",
+                "buttons": [{"text": "JupyterHub", "url": theme_url}]}]
+    course_site.retarget_launch_buttons("lessons/03-x/x", buttons)
+    url = buttons[0]["buttons"][0]["url"]
+    query = parse_qs(urlparse(url).query)
+    assert query["urlpath"] == ["lab/tree/course/my-lessons/03-x/x.ipynb"]
+    assert query["repo"] == ["https://github.com/o/course"] and query["branch"] == ["main"]
+    assert course_site.learner_path("book/glossary") is None
+
+
+def test_download_and_repository_buttons(site):
     html = (site / f"{PAGES[1]}.html").read_text()
-    assert "mybinder.org" in html, "Binder launch button missing"
-    assert "hub.example.org" in html or "jupyterhub" in html.lower()
     assert "btn-download" in html or "download" in html.lower()
     assert "github.com" in html, "repository link missing"
 
 
+def test_every_page_has_the_favicon(site):
+    assert (site / "_static" / "favicon.svg").is_file()
+    for page in PAGES:
+        html = (site / f"{page}.html").read_text()
+        assert re.search(r'<link rel="icon" href="[./]*_static/favicon\.svg"', html), (
+            f"{page}.html has no favicon link")
+
+
+def _prompts(html: str) -> list[str]:
+    return re.findall(r'<p class="collapsed admonition-title">([^<]*)</p>', html)
+
+
+@pytest.mark.parametrize("nb", LESSONS, ids=lambda p: p.parent.name)
+def test_folds_say_what_they_hold(site, nb):
+    cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+    kinds = [c.get("metadata", {}).get("nbgrader", {}) for c in cells]
+    n_solutions = sum(bool(k.get("solution")) for k in kinds)
+    n_tests = sum(bool(k.get("grade")) and not k.get("solution") for k in kinds)
+    n_helpers = sum(tag_cells.is_test_helper(c) for c in cells)
+    prompts = _prompts((site / f"{_page_of(nb)}.html").read_text())
+    assert "Show code cell source" not in prompts, (
+        f"{nb.name}: a fold labelled 'Show code cell source' (run `python tools/tag_cells.py`)")
+    assert prompts.count("Show solution") == n_solutions
+    assert prompts.count("Show the tests") == n_tests
+    assert prompts.count("Show the test helpers") == n_helpers
+
+
+def _normalized(text: str) -> str:
+    """Letters and digits only, lower case, accents dropped: titles compare as text."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", plain.lower())
+
+
+def _title(entry) -> str:
+    from pybtex.richtext import Text
+
+    return _normalized(Text.from_latex(entry.fields["title"]).render_as("text"))
+
+
+def test_bibliography_is_ordered_by_year(site):
+    from pybtex.database import parse_file
+
+    html = (site / "book" / "bibliography.html").read_text()
+    assert "in the order of their year" in html
+    entries = re.findall(r'<div class="citation" id="[^"]+" role="listitem">(.*?)</div>',
+                         html, flags=re.S)
+    text = [_normalized(re.sub(r"<[^>]+>", "", unescape(e))) for e in entries]
+    bib = parse_file(str(ROOT / "book" / "references.bib")).entries.values()
+    assert len(entries) == len(bib), "one list item per entry of references.bib"
+    years = []
+    for entry_text in text:
+        match = [b for b in bib if _title(b) in entry_text]
+        assert len(match) == 1, f"no single source matches the entry {entry_text[:80]}"
+        years.append(int(match[0].fields["year"]))
+    assert years == sorted(years), f"the bibliography is not in year order: {years}"
+
+
 if os.environ.get("CI"):
-    # In CI Chromium must be there (.ci/run installs it): a skip would hide a failure.
-    def test_ci_has_chromium():
+    # In CI Chromium and axe-core must be there (.ci/run installs Chromium, make test
+    # axe-core): a skip would hide a failure.
+    def test_ci_has_chromium_and_axe():
         assert _chromium(), ".ci/run must apt-get install chromium"
+        assert AXE.is_file(), "make test must install axe-core (npm ci --prefix book)"
