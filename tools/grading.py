@@ -351,8 +351,15 @@ def export(root: Path, to: Path | None) -> Path:
     status = load_status(root)
     with open(raw, newline="") as fh:
         rows = list(csv.DictReader(fh))
+    grading = grading_dir(root)
     for row in rows:
-        entry = status.get(f"{row['student_id']}/{row['assignment']}")
+        key = f"{row['student_id']}/{row['assignment']}"
+        entry = status.get(key)
+        if entry is None:  # not graded by this tool (nbgrader itself, an older version)
+            if any((grading / "autograded" / key).glob("*.ipynb")):
+                entry = {"status": "graded"}
+            elif (grading / "submitted" / key).is_dir():
+                entry = {"status": "not graded", "reason": "submitted, never autograded"}
         if entry is None:
             row["status"], row["score"] = "missing", ""
         elif entry["status"] == "graded":
