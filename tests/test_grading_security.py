@@ -33,6 +33,8 @@ import html as html_module
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -393,3 +395,52 @@ def test_feedback_has_no_hidden_tests_and_keeps_the_figures(graded):
     images = [o for c in graded_nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert images, "the autograded notebook has no figure (MPLBACKEND=Agg?)"
+
+
+# Fast checks of the pieces (no grading run).
+
+def test_autograde_refuses_to_run_without_bubblewrap(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no bwrap on this PATH
+    env.pop("GDLIB_SANDBOX", None)
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "grading.py"), "autograde",
+                           f"--course-root={tmp_path}"], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "`bwrap` was not found" in proc.stderr and "--no-sandbox" in proc.stderr
+
+
+def test_the_sandbox_command_shows_only_what_the_kernel_needs(tmp_path):
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        from grader import sandbox
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    work, private = tmp_path / "work", tmp_path / "private"
+    cmd = sandbox.bwrap_command(str(work), str(private),
+                                [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"])
+    bound = {cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--bind", "--ro-bind")}
+    assert str(work) in bound and str(private) in bound
+    for hidden in ("lessons", "tools", "tests", ".git", "grading"):
+        assert str(REPO / hidden) not in bound
+    allowed = (REPO / "gdlib", REPO / ".venv")  # the package and an in-repository venv
+    for path in map(Path, bound):
+        if path == REPO or REPO in path.parents:
+            assert any(path == a or a in path.parents for a in allowed), path
+    for flag in ("--unshare-net", "--unshare-pid", "--unshare-user", "--die-with-parent"):
+        assert flag in cmd
+
+
+def test_a_private_overlay_replaces_the_public_hidden_tests():
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        from grader.privacy import with_hidden
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    cell = "check(a)\n### BEGIN HIDDEN TESTS\ncheck(public)\n### END HIDDEN TESTS\ncheck(b)"
+    merged = with_hidden(cell, "check(private)\n")
+    assert "check(public)" not in merged and "check(private)" in merged
+    assert merged.startswith("check(a)") and merged.endswith("check(b)")
+    added = with_hidden("check(a)", "check(private)")
+    assert added.splitlines() == ["check(a)", "### BEGIN HIDDEN TESTS", "check(private)",
+                                  "### END HIDDEN TESTS"]
