@@ -64,8 +64,10 @@ def test_fixture_covers_every_classic_optimizer():
         assert case["grads"].shape[0] >= 50, name
 
 
+@pytest.mark.parametrize("fused", ["0", "1"], ids=["readable", "fused"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_replay_matches_torch(name):
+def test_replay_matches_torch(name, fused, monkeypatch):
+    monkeypatch.setenv("GDLIB_FUSED", fused)      # both paths of gdlib.optim.fused
     case = CASES[name]
     x = case["x0"].copy()
     opt = _make(case, x)

@@ -8,6 +8,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_beta, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adadelta"]
@@ -47,13 +48,17 @@ class Adadelta(Optimizer):
         L2 penalty :math:`\lambda \ge 0`, added to the gradient.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False,
+                 fused=None):
         super().__init__(
-            params, lr=check_lr(lr), rho=check_beta("rho", rho), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), rho=check_beta("rho", rho), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             maximize=check_bool("maximize", maximize),
         )
@@ -74,3 +79,9 @@ class Adadelta(Optimizer):
         Edx2 *= rho
         Edx2 += (1 - rho) * (dx * dx)                           # E[Δθ²] = ρ E[Δθ²] + (1-ρ) Δθ²
         p -= self.lr * dx                                       # θ -= η Δθ
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.adadelta`)."""
+        rho, lam = self.rho, self.weight_decay
+        fused.adadelta(p, state["square_avg"], state["acc_delta"], g, lr=self.lr, rho=rho,
+                       c=1 - rho, lam=lam, eps=self.eps, maximize=self.maximize, decay=bool(lam))

@@ -8,6 +8,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adagrad"]
@@ -47,14 +48,17 @@ class Adagrad(Optimizer):
         :math:`\epsilon > 0`, added to :math:`\sqrt{G_t}`.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), lr_decay=check_nonnegative("lr_decay", lr_decay),
+            params, fused=fused, lr=check_lr(lr), lr_decay=check_nonnegative("lr_decay", lr_decay),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             initial_accumulator_value=check_nonnegative(
                 "initial_accumulator_value", initial_accumulator_value),
@@ -73,3 +77,9 @@ class Adagrad(Optimizer):
         lr_t = self.lr / (1 + (t - 1) * self.lr_decay)  # η̃ = η / (1 + (t-1)δ)
         G += g * g                                    # G = G + g²
         p -= lr_t * g / (xp.sqrt(G) + self.eps)       # θ -= η̃ g / (sqrt(G) + ε)
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.adagrad`)."""
+        lam = self.weight_decay
+        fused.adagrad(p, state["sum"], g, lr=self.lr / (1 + (t - 1) * self.lr_decay), lam=lam,
+                      eps=self.eps, maximize=self.maximize, decay=bool(lam))

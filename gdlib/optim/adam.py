@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from . import fused
 from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adam", "AdamW"]
@@ -50,15 +51,18 @@ class Adam(Optimizer):
         Use the running maximum of :math:`v_t`.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
     decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             amsgrad=check_bool("amsgrad", amsgrad), maximize=check_bool("maximize", maximize),
         )
@@ -97,6 +101,17 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) + self.eps * root_bias2    # sqrt(v) + ε_t
         p -= step_size * (m / denom)
 
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.adam`), same folded constants."""
+        b1, b2 = self.betas
+        lr, lam = self.lr, self.weight_decay
+        root_bias2 = math.sqrt(1 - b2**t)
+        fused.adam(p, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"), g,
+                   b1=b1, c1=1 - b1, b2=b2, c2=1 - b2, lam=lam, shrink=1 - lr * lam,
+                   step_size=lr * root_bias2 / (1 - b1**t), eps_t=self.eps * root_bias2,
+                   maximize=self.maximize, decay=bool(lam), decoupled=bool(lam) and self.decoupled,
+                   amsgrad=self.amsgrad)
+
 class AdamW(Adam):
     r"""Adam with decoupled weight decay (Loshchilov and Hutter, 2017), as ``torch.optim.AdamW``.
 
@@ -120,11 +135,14 @@ class AdamW(Adam):
         Use the running maximum of :math:`v_t`.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, maximize=maximize, fused=fused)

@@ -8,6 +8,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["Adamax"]
@@ -45,15 +46,18 @@ class Adamax(Optimizer):
         L2 penalty :math:`\lambda \ge 0`, added to the gradient.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
     squares_gradient = False
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 maximize=False):
+                 maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             maximize=check_bool("maximize", maximize),
         )
@@ -73,3 +77,11 @@ class Adamax(Optimizer):
         u *= b2
         xp.maximum(u, xp.abs(g) + self.eps, out=u)    # u = max(β2 u, |g| + ε)
         p -= (self.lr / (1 - b1**t)) * m / u          # θ -= η/(1-β1^t) · m / u
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.adamax`)."""
+        b1, b2 = self.betas
+        lam = self.weight_decay
+        fused.adamax(p, state["exp_avg"], state["exp_inf"], g, b1=b1, c1=1 - b1, b2=b2, lam=lam,
+                     eps=self.eps, clr=self.lr / (1 - b1**t), maximize=self.maximize,
+                     decay=bool(lam))

@@ -29,6 +29,7 @@ import numpy
 
 from ..backend import array_module, asarray, to_host, xp
 from ..errors import GradientOverflowError, NonFiniteGradientError
+from . import fused as _fused
 
 __all__ = [
     "Optimizer",
@@ -298,6 +299,11 @@ class Optimizer:
         The parameters to optimize. They are updated in place, so they must be
         writable floating-point arrays (NumPy, or CuPy on the GPU), not Python
         scalars, and no two of them may share memory.
+    fused : bool or None, default None
+        Take the fused path of :mod:`gdlib.optim.fused` (one multi-threaded
+        pass per step, the same numbers): ``None`` for arrays of at least
+        ``fused.MIN_SIZE`` elements unless ``GDLIB_FUSED=0``, ``True`` always,
+        ``False`` never. Only optimizers with a :meth:`fused_update` accept ``True``.
     **hyper
         The hyper-parameters, already validated by the subclass. Each becomes an
         attribute (``opt.lr``), which a schedule may change between steps.
@@ -332,6 +338,11 @@ class Optimizer:
     memory (about twice as fast for Adam on 10^7 parameters). The result is
     identical to one call on the whole array. Such a rule keeps only arrays
     shaped like its parameter in ``state`` (scalars live on the optimizer).
+
+    A rule may also have a ``fused_update(p, g, state, t)``: the same rule as
+    one loop over the elements (:mod:`gdlib.optim.fused`), run on flat 1-d
+    views instead of :meth:`update` when the ``fused`` option asks for it.
+    :meth:`update` stays the reference it must agree with.
     """
 
     #: The rule acts on each element independently (slices give the same result).
@@ -341,8 +352,10 @@ class Optimizer:
     #: The rule squares the gradient (or takes its norm): a gradient whose square
     #: overflows would silently turn the step into 0 or NaN, so it is refused.
     squares_gradient: bool = True
+    #: The same rule as one fused loop (None: only the readable :meth:`update`).
+    fused_update = None
 
-    def __init__(self, params, **hyper):
+    def __init__(self, params, fused=None, **hyper):
         arrays, names, kind = _flatten(params, "params")
         if not arrays:
             raise ValueError("params is empty: give at least one array to optimize.")
@@ -381,6 +394,13 @@ class Optimizer:
         self.state: list[dict] = [{} for _ in arrays]
         self.t = 0
         self.check_finite = True
+        self.fused = _fused.check_fused(fused)
+        if self.fused and self.fused_update is None:
+            raise ValueError(
+                f"fused=True, but {type(self).__name__} has no fused kernel (its rule is not "
+                "element-wise); leave fused at None."
+            )
+        _fused.check_params(self.fused, arrays, names)
 
     # -- what a subclass writes ------------------------------------------------
 
@@ -683,6 +703,9 @@ class Optimizer:
             )
 
     def _apply(self, p, g, state) -> None:
+        if self.fused_update is not None and _fused.wanted(self.fused, p, g, state):
+            _fused.apply(self, p, g, state)
+            return
         n = p.size
         if (
             not self.elementwise

@@ -9,6 +9,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_betas, check_bool, check_lr, check_nonnegative, xp
 
 __all__ = ["Lion"]
@@ -47,6 +48,9 @@ class Lion(Optimizer):
         (optax's default).
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
 
     Notes
     -----
@@ -58,9 +62,10 @@ class Lion(Optimizer):
     elementwise = True
     squares_gradient = False
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=1e-3, maximize=False):
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=1e-3, maximize=False,
+                 fused=None):
         super().__init__(
-            params, lr=check_lr(lr), betas=check_betas(betas),
+            params, fused=fused, lr=check_lr(lr), betas=check_betas(betas),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             maximize=check_bool("maximize", maximize),
         )
@@ -80,3 +85,10 @@ class Lion(Optimizer):
         p -= self.lr * u                          # θ -= η u
         m *= b2
         m += (1 - b2) * g                         # m = β2 m + (1-β2) g
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.lion`)."""
+        b1, b2 = self.betas
+        lam = self.weight_decay
+        fused.lion(p, state["exp_avg"], g, lr=self.lr, b1=b1, c1=1 - b1, b2=b2, c2=1 - b2,
+                   lam=lam, maximize=self.maximize, decay=bool(lam))

@@ -10,6 +10,7 @@ Sources
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["NAdam"]
@@ -61,14 +62,17 @@ class NAdam(Optimizer):
         :math:`\lambda\theta` to the gradient.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             momentum_decay=check_nonnegative("momentum_decay", momentum_decay),
             decoupled_weight_decay=check_bool("decoupled_weight_decay", decoupled_weight_decay),
@@ -117,5 +121,18 @@ class NAdam(Optimizer):
         denom = xp.sqrt(v / (1 - b2**t)) + self.eps   # sqrt(v̂) + ε
         p -= (lr * (1 - mu_t) / (1 - prod_t)) * g / denom        # gradient part
         p -= (lr * mu_next / (1 - prod_next)) * m / denom        # look-ahead momentum part
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.nadam`)."""
+        b1, b2 = self.betas
+        lr, lam = self.lr, self.weight_decay
+        mu_t, mu_next = self.mu(t), self.mu(t + 1)
+        prod_t = self.mu_product(t)
+        fused.nadam(p, state["exp_avg"], state["exp_avg_sq"], g, b1=b1, c1=1 - b1, b2=b2,
+                    c2=1 - b2, lam=lam, shrink=1 - lr * lam, bias2=1 - b2**t, eps=self.eps,
+                    a_g=lr * (1 - mu_t) / (1 - prod_t),
+                    a_m=lr * mu_next / (1 - prod_t * mu_next),
+                    maximize=self.maximize, decay=bool(lam),
+                    decoupled=bool(lam) and self.decoupled_weight_decay)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from . import fused
 from .base import Optimizer, check_betas, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["RAdam"]
@@ -62,14 +63,17 @@ class RAdam(Optimizer):
         :math:`\lambda\theta` to the gradient.
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, maximize=False):
+                 decoupled_weight_decay=False, maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), betas=check_betas(betas), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             decoupled_weight_decay=check_bool("decoupled_weight_decay", decoupled_weight_decay),
             maximize=check_bool("maximize", maximize),
@@ -103,3 +107,17 @@ class RAdam(Optimizer):
             p -= lr * m_hat * r_t * l_t               # θ -= η m̂ r_t l_t
         else:
             p -= lr * m_hat                           # θ -= η m̂   (no adaptive rate yet)
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.radam`), same ρ_t and r_t."""
+        b1, b2 = self.betas
+        lr, lam = self.lr, self.weight_decay
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * b2**t / (1 - b2**t)
+        r_t = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rho_t > 5 else 1.0
+        fused.radam(p, state["exp_avg"], state["exp_avg_sq"], g, b1=b1, c1=1 - b1, b2=b2,
+                    c2=1 - b2, lam=lam, shrink=1 - lr * lam, lr=lr, bias1=1 - b1**t, r_t=r_t,
+                    root_bias2=math.sqrt(1 - b2**t), eps=self.eps, maximize=self.maximize,
+                    decay=bool(lam), decoupled=bool(lam) and self.decoupled_weight_decay,
+                    rectified=rho_t > 5)

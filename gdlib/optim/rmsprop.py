@@ -11,6 +11,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_beta, check_bool, check_eps, check_lr, check_nonnegative, xp
 
 __all__ = ["RMSprop"]
@@ -55,14 +56,18 @@ class RMSprop(Optimizer):
         Divide by the centered second moment (the variance).
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
+                 centered=False, maximize=False, fused=None):
         super().__init__(
-            params, lr=check_lr(lr), alpha=check_beta("alpha", alpha), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), alpha=check_beta("alpha", alpha),
+            eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             momentum=check_nonnegative("momentum", momentum),
             centered=check_bool("centered", centered),
@@ -100,3 +105,11 @@ class RMSprop(Optimizer):
             p -= self.lr * b                          # θ -= η b
         else:
             p -= self.lr * g / s                      # θ -= η g / s
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.rmsprop`)."""
+        a, mu, lam = self.alpha, self.momentum, self.weight_decay
+        fused.rmsprop(p, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
+                      g, lr=self.lr, alpha=a, c=1 - a, lam=lam, eps=self.eps, mu=mu,
+                      maximize=self.maximize, decay=bool(lam), centered=self.centered,
+                      momentum=mu > 0)

@@ -8,6 +8,7 @@ Source
 
 from __future__ import annotations
 
+from . import fused
 from .base import (
     Optimizer,
     check_beta,
@@ -64,6 +65,9 @@ class ScheduleFreeAdamW(Optimizer):
     weight_lr_power : float, default 2.0
         :math:`r`, how strongly the average favours steps taken with a large
         learning rate (it discounts the warm-up).
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
 
     Notes
     -----
@@ -74,11 +78,11 @@ class ScheduleFreeAdamW(Optimizer):
     """
 
     def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 warmup_steps=0, weight_lr_power=2.0):
+                 warmup_steps=0, weight_lr_power=2.0, fused=None):
         b1, b2 = check_betas(betas)
         check_beta("betas[0]", b1, low_inclusive=False)   # x = (y - (1-β1) z)/β1 needs β1 > 0
         super().__init__(
-            params, lr=check_lr(lr), betas=(b1, b2), eps=check_eps(eps),
+            params, fused=fused, lr=check_lr(lr), betas=(b1, b2), eps=check_eps(eps),
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             warmup_steps=check_int("warmup_steps", warmup_steps, minimum=0),
             weight_lr_power=check_nonnegative("weight_lr_power", weight_lr_power),
@@ -118,6 +122,18 @@ class ScheduleFreeAdamW(Optimizer):
         z -= self.scheduled_lr(t - 1) * u                         # z -= γ_{t-1} u
         x = (1 - c) * x + c * z                                   # x = (1-c) x + c z
         p[...] = b1 * x + (1 - b1) * z                            # y = β1 x + (1-β1) z
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.schedule_free`)."""
+        b1, b2 = self.betas
+        state["max_lr"] = max(state["max_lr"], self.scheduled_lr(t))
+        w = state["max_lr"] ** self.weight_lr_power
+        state["weight_sum"] += w
+        c = w / state["weight_sum"] if state["weight_sum"] > 0 else 0.0
+        lam = self.weight_decay
+        fused.schedule_free(p, state["z"], state["exp_avg_sq"], g, b1=b1, c1=1 - b1, b2=b2,
+                            c2=1 - b2, bias2=1 - b2**t, eps=self.eps, lam=lam,
+                            lr=self.scheduled_lr(t - 1), keep=1 - c, c=c, decay=bool(lam))
 
     def eval_params(self):
         r"""The averaged point :math:`x = (y - (1-\beta_1) z)/\beta_1` to evaluate the model at.

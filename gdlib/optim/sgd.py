@@ -16,6 +16,7 @@ Sources
 
 from __future__ import annotations
 
+from . import fused
 from .base import Optimizer, check_bool, check_lr, check_nonnegative, check_real, xp
 
 __all__ = ["GD", "SGD"]
@@ -37,18 +38,27 @@ class GD(Optimizer):
         The learning rate :math:`\eta >= 0`.
     maximize : bool, default False
         Ascend instead of descend (for a reward rather than a loss).
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
     squares_gradient = False
 
-    def __init__(self, params, lr=0.1, maximize=False):
-        super().__init__(params, lr=check_lr(lr), maximize=check_bool("maximize", maximize))
+    def __init__(self, params, lr=0.1, maximize=False, fused=None):
+        super().__init__(params, fused=fused, lr=check_lr(lr),
+                         maximize=check_bool("maximize", maximize))
 
     def update(self, p, g, state, t):
         if self.maximize:
             g = -g
         p -= self.lr * g
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop: :data:`gdlib.optim.fused.sgd` with every option off."""
+        fused.sgd(p, None, g, lr=self.lr, mu=0.0, damp1=1.0, lam=0.0, maximize=self.maximize,
+                  decay=False, momentum=False, first=False, damped=False, nesterov=False)
 
 
 class SGD(Optimizer):
@@ -80,13 +90,16 @@ class SGD(Optimizer):
         Use Nesterov's look-ahead (needs ``momentum > 0`` and ``dampening == 0``).
     maximize : bool, default False
         Ascend instead of descend.
+    fused : bool or None, default None
+        Run the rule as one fused loop (:mod:`gdlib.optim.fused`, same numbers);
+        ``None``: for large arrays, unless ``GDLIB_FUSED=0``.
     """
 
     elementwise = True
     squares_gradient = False
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, maximize=False, fused=None):
         momentum = check_nonnegative("momentum", momentum)
         dampening = check_real("dampening", dampening, 0.0, 1.0)
         nesterov = check_bool("nesterov", nesterov)
@@ -96,7 +109,7 @@ class SGD(Optimizer):
                 f"(got momentum={momentum!r}, dampening={dampening!r})."
             )
         super().__init__(
-            params, lr=check_lr(lr), momentum=momentum, dampening=dampening,
+            params, fused=fused, lr=check_lr(lr), momentum=momentum, dampening=dampening,
             weight_decay=check_nonnegative("weight_decay", weight_decay),
             nesterov=nesterov, maximize=check_bool("maximize", maximize),
         )
@@ -119,4 +132,11 @@ class SGD(Optimizer):
                 b += (1 - tau) * g if tau else g  # b_t = μ b + (1-τ) g
             g = g + mu * b if self.nesterov else b
         p -= self.lr * g                          # θ <- θ - η d
+
+    def fused_update(self, p, g, state, t):
+        """:meth:`update` as one loop (:data:`gdlib.optim.fused.sgd`)."""
+        mu, tau, lam = self.momentum, self.dampening, self.weight_decay
+        fused.sgd(p, state.get("momentum_buffer"), g, lr=self.lr, mu=mu, damp1=1 - tau, lam=lam,
+                  maximize=self.maximize, decay=bool(lam), momentum=bool(mu), first=t == 1,
+                  damped=bool(tau), nesterov=self.nesterov)
 
