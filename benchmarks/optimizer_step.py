@@ -1,31 +1,40 @@
-"""Time one optimizer update in gdlib and in torch.optim, in the same run.
+"""Time one optimizer update in gdlib (readable and fused) and in torch.optim, in one run.
 
-For SGD with momentum, Adam and AdamW on 10^6 and 10^7 float32 parameters, it
+For SGD with momentum, Adam and AdamW on 10^5 to 10^8 float32 parameters, it
 times one ``step`` of
 
-- gdlib (the current backend: NumPy on the CPU, CuPy on a GPU),
-- ``torch.optim``'s default implementation, and ``fused=True`` where torch has it,
-- a plain array copy of the same size (the memory-bandwidth yardstick),
+- gdlib's readable rule (``fused=False``: the NumPy statements the lessons show,
+  run on cache-sized slices) and gdlib's fused path (``fused=True``: one
+  multi-threaded numba loop, or one CuPy kernel on a GPU; see
+  :mod:`gdlib.optim.fused`),
+- ``torch.optim``'s default implementation, and ``fused=True``,
+- a multi-threaded copy of the same size (numba, all cores: the memory-bandwidth
+  yardstick) and NumPy's single-threaded copy,
 
-and prints two ratios:
+and prints the ratios
 
-- ``gdlib / torch``: gdlib's time over torch's (below 1 means gdlib is faster);
-- ``bandwidth``: the bytes an update must move (each state array read and
-  written once, the gradient read once) per second, over the copy's bytes per
-  second. 1.0 would be an update as fast as a copy of the same traffic.
+- ``fused/torch`` and ``fused/tfused``: gdlib's fused time over torch's default
+  and fused times (below 1 means gdlib is faster); ``read/torch`` the same for
+  the readable rule;
+- ``bw fused`` and ``bw read``: the bytes an update must move (each state array
+  read and written once, the gradient read once) per second, over the
+  multi-threaded copy's bytes per second. 1.0 is an update as fast as copying
+  the same traffic.
 
-PyTorch is not a dependency of the course; install the CPU build to compare
-(``pip install torch==2.13.0``). Without it only gdlib and the copy are timed.
+PyTorch is not a dependency of the course; run this with a Python that has the
+CPU build (``pip install torch==2.13.0``) to compare. Without it (or with
+``--no-torch``) only gdlib and the copies are timed.
 
 Run::
 
-    python benchmarks/optimizer_step.py            # both sizes
+    python benchmarks/optimizer_step.py                       # 1e5 1e6 1e7 1e8
     python benchmarks/optimizer_step.py --sizes 1e6 --repeats 20
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -38,12 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gdlib import backend  # noqa: E402
-from gdlib.optim import SGD, Adam, AdamW  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # the comparison is optional
-    torch = None
+from gdlib.optim import SGD, Adam, AdamW, fused  # noqa: E402
 
 # Arrays an update reads and writes, beyond the gradient (read once):
 # SGD with momentum: p, buf read and written; Adam(W): p, m, v read and written.
@@ -54,6 +58,7 @@ CASES = {
     "Adam": (Adam, "Adam", dict(lr=1e-3)),
     "AdamW": (AdamW, "AdamW", dict(lr=1e-3, weight_decay=1e-2)),
 }
+PATHS = {"readable": False, "fused": True}
 
 
 def median_time(fn, repeats: int, sync=lambda: None) -> float:
@@ -70,29 +75,57 @@ def median_time(fn, repeats: int, sync=lambda: None) -> float:
     return statistics.median(times)
 
 
-def bench_size(n: int, repeats: int) -> list[dict]:
+def threaded_copy():
+    """A copy loop on all cores (numba ``prange``), or None without numba."""
+    ok, _ = fused.cpu_available()
+    if not ok:
+        return None
+    import numba
+
+    @numba.njit(parallel=True, cache=True)
+    def copy(dst, src):
+        for i in numba.prange(src.size):
+            dst[i] = src[i]
+
+    return copy
+
+
+def time_copies(xp, p0, repeats: int, sync, gpu: bool) -> tuple[float, float]:
+    """Seconds per copy of ``p0``: on all cores (numba; the plain copy on a GPU), and NumPy's."""
+    src = xp.asarray(p0)
+    dst = xp.empty_like(src)
+    t_numpy = median_time(lambda: xp.copyto(dst, src), repeats, sync)
+    copy = None if gpu else threaded_copy()
+    return (median_time(lambda: copy(dst, src), repeats) if copy else t_numpy), t_numpy
+
+
+def bench_size(n: int, repeats: int, torch=None) -> list[dict]:
     xp = backend.xp
-    sync = (lambda: xp.cuda.Stream.null.synchronize()) if backend.device() == "gpu" else (
-        lambda: None
-    )
+    gpu = backend.device() == "gpu"
+    sync = (lambda: xp.cuda.Stream.null.synchronize()) if gpu else (lambda: None)
     host = np.random.default_rng(0)
     p0 = host.standard_normal(n).astype(np.float32)
     g0 = host.standard_normal(n).astype(np.float32) * 1e-2
     nbytes = p0.nbytes
 
-    src, dst = xp.asarray(p0), xp.empty_like(xp.asarray(p0))
-    t_copy = median_time(lambda: xp.copyto(dst, src), repeats, sync)
-    copy_bw = 2 * nbytes / t_copy  # read + write
-    rows = [{"size": n, "name": "copy", "gdlib": t_copy, "bw": 1.0}]
+    t_copy, t_copy1 = time_copies(xp, p0, repeats, sync, gpu)
+    copy_bw = 2 * nbytes / t_copy                     # read + write
+    rows = [{"size": n, "name": "copy (all cores)", "fused": t_copy, "bw fused": 1.0},
+            {"size": n, "name": "copy (NumPy, 1 core)", "fused": t_copy1,
+             "bw fused": t_copy / t_copy1}]
 
     for label, (cls, torch_name, hyper) in CASES.items():
-        p, g = xp.asarray(p0.copy()), xp.asarray(g0)
-        opt = cls(p, **hyper)
-        t_gd = median_time(lambda opt=opt, g=g: opt.step(g), repeats, sync)
         moved = (2 * STATE_ARRAYS[label] + 1) * nbytes
-        row = {"size": n, "name": label, "gdlib": t_gd, "bw": moved / t_gd / copy_bw}
+        row = {"size": n, "name": label}
+        g = xp.asarray(g0)
+        for path, flag in PATHS.items():
+            opt = cls(xp.asarray(p0.copy()), fused=flag, **hyper)
+            row[path] = median_time(lambda opt=opt, g=g: opt.step(g), repeats, sync)
+            row["bw " + ("fused" if flag else "read")] = moved / row[path] / copy_bw
+            opt = None                            # free its state before the next one
+            gc.collect()
         if torch is not None:
-            dev = "cuda" if backend.device() == "gpu" and torch.cuda.is_available() else "cpu"
+            dev = "cuda" if gpu and torch.cuda.is_available() else "cpu"
             tsync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
             for variant, extra in (("torch", {}), ("torch_fused", {"fused": True})):
                 tp = torch.tensor(p0, device=dev).requires_grad_(True)
@@ -100,47 +133,71 @@ def bench_size(n: int, repeats: int) -> list[dict]:
                 try:
                     topt = getattr(torch.optim, torch_name)([tp], **hyper, **extra)
                     topt.step()
-                except (RuntimeError, TypeError, ValueError) as exc:  # fused not available
+                except (RuntimeError, TypeError, ValueError):  # fused not available
                     row[variant] = None
-                    row[variant + "_why"] = str(exc).splitlines()[0][:60]
                     continue
                 row[variant] = median_time(topt.step, repeats, tsync)
+                topt = tp = None
+                gc.collect()
         rows.append(row)
     return rows
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7])
-    parser.add_argument("--repeats", type=int, default=15)
-    args = parser.parse_args(argv)
+def _ms(t) -> str:
+    return f"{t * 1e3:9.3f}" if t else f"{'-':>9}"
 
-    print(f"machine : {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}")
-    print(f"gdlib   : {backend.describe()}, slices of {SGD.chunk_size} elements")
+
+def _ratio(a, b) -> str:
+    return f"{a / b:10.2f}" if a and b else f"{'-':>10}"
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 1e7, 1e8])
+    parser.add_argument("--repeats", type=int, default=15,
+                        help="timed steps per measurement (fewer at 1e8: a third)")
+    parser.add_argument("--no-torch", action="store_true", help="time gdlib only")
+    args = parser.parse_args(argv)
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:  # the comparison is optional
+            torch = None
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine : {platform.machine()}, {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}, load average {load:.1f} at the start")
+    print(f"gdlib   : {backend.describe()}; readable rule on slices of {SGD.chunk_size} "
+          f"elements; fused: {fused.cpu_available()[1] or 'numba'} "
+          f"(fused by default from {fused.MIN_SIZE} elements)")
     if torch is None:
-        print("torch   : not installed (pip install torch==2.13.0 to compare)")
+        print("torch   : not used (pip install torch==2.13.0 to compare)")
     else:
         print(f"torch   : {torch.__version__}, {torch.get_num_threads()} thread(s)")
     print()
-    head = (f"{'size':>9} {'update':<18} {'gdlib ms':>9} {'torch ms':>9} {'fused ms':>9} "
-            f"{'gdlib/torch':>11} {'gdlib/fused':>11} {'bandwidth':>9}")
+    head = (f"{'size':>7} {'update':<20} {'read ms':>9} {'fused ms':>9} {'torch ms':>9} "
+            f"{'tfused ms':>9} {'fused/torch':>10} {'fused/tfused':>12} {'read/torch':>10} "
+            f"{'bw fused':>9} {'bw read':>8}")
     print(head)
     print("-" * len(head))
+    rows = []
     for n in args.sizes:
-        for r in bench_size(int(n), args.repeats):
+        repeats = max(3, args.repeats // 3) if n >= 1e8 else args.repeats
+        for r in bench_size(int(n), repeats, torch):
+            rows.append(r)
             t_t, t_f = r.get("torch"), r.get("torch_fused")
-
-            def ms(t):
-                return f"{t * 1e3:9.3f}" if t else f"{'-':>9}"
-
-            def ratio(t, r=r):
-                return f"{r['gdlib'] / t:11.2f}" if t else f"{'-':>11}"
-
-            print(f"{r['size']:>9.0e} {r['name']:<18} {ms(r['gdlib'])} {ms(t_t)} {ms(t_f)} "
-                  f"{ratio(t_t)} {ratio(t_f)} {r['bw']:9.2f}")
+            bw_read = f"{r['bw read']:8.2f}" if "bw read" in r else f"{'':>8}"
+            print(f"{r['size']:>7.0e} {r['name']:<20} {_ms(r.get('readable'))} {_ms(r['fused'])} "
+                  f"{_ms(t_t)} {_ms(t_f)} {_ratio(r['fused'], t_t)} "
+                  f"{_ratio(r['fused'], t_f):>12} {_ratio(r.get('readable'), t_t)} "
+                  f"{r['bw fused']:9.2f} {bw_read}", flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
-    print("gdlib/torch < 1: gdlib is faster. bandwidth: bytes an update moves per second "
-          "over the copy's (1.0 = copy speed).")
+    print(f"load average {load:.1f} at the end. fused/torch < 1: gdlib's fused step is "
+          "faster. bw: bytes an update moves per second over the all-core copy's (1.0 = copy "
+          "speed); for the copy rows, the copy's own speed.")
+    return rows
 
 
 if __name__ == "__main__":

@@ -214,10 +214,12 @@ def test_bad_switches_say_what_to_use(monkeypatch):
         Adam(np.zeros(3), fused="yes")
     with pytest.raises(ValueError, match="float32 and float64"):
         Adam(np.zeros(3, dtype=np.float16), fused=True)
-    monkeypatch.setenv(fused.ENV_VAR, "sometimes")
     opt = Adam(np.zeros(3))
+    monkeypatch.setenv(fused.ENV_VAR, "sometimes")
     with pytest.raises(ValueError, match="GDLIB_FUSED='sometimes'.*0 .*1 .*auto"):
-        opt.step(np.ones(3))
+        Adam(np.zeros(3))
+    opt.step(np.ones(3))                         # a step never raises for it: read as auto
+    assert opt.t == 1
 
 
 def test_gradient_of_another_dtype_takes_the_readable_rule(monkeypatch):
@@ -381,3 +383,26 @@ def test_gpu_fused_kernel_equals_gpu_readable_rule(index, gpu_backend):
             for x, y in zip(a, b):
                 _assert_ulps(backend.to_host(x), backend.to_host(y), dtype,
                              f"{name} {hyper} step {step}")
+
+
+# -- the benchmark runs (gdlib's side only: torch is not a dependency) ------------------
+
+
+def test_benchmark_times_both_paths_without_torch(capsys):
+    import importlib.util
+    import sys
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "optimizer_step.py"
+    spec = importlib.util.spec_from_file_location("optimizer_step", path)
+    bench = importlib.util.module_from_spec(spec)
+    had_torch = "torch" in sys.modules
+    spec.loader.exec_module(bench)
+    rows = bench.main(["--sizes", "1e5", "--repeats", "1", "--no-torch"])
+    out = capsys.readouterr().out
+    assert [r["name"] for r in rows] == ["copy (all cores)", "copy (NumPy, 1 core)",
+                                         *bench.CASES]
+    for r in rows[2:]:
+        assert r["readable"] > 0 and r["fused"] > 0 and r["bw fused"] > 0
+        assert "torch" not in r
+    assert "fused/torch" in out and "bw fused" in out
+    assert ("torch" in sys.modules) == had_torch, "--no-torch imported torch"

@@ -114,17 +114,27 @@ _DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 def check_fused(fused) -> bool | None:
-    """Return ``fused`` when it is ``None``, ``True`` or ``False``; raise otherwise."""
-    if fused is None or isinstance(fused, (bool, numpy.bool_)):
-        return None if fused is None else bool(fused)
+    """Return ``fused`` when it is ``None``, ``True`` or ``False``; raise otherwise.
+
+    With ``None``, ``GDLIB_FUSED`` is checked too, so that a misspelt value is
+    reported when the optimizer is made (a step never raises for it).
+    """
+    if fused is None:
+        mode()
+        return None
+    if isinstance(fused, (bool, numpy.bool_)):
+        return bool(fused)
     raise TypeError(
         f"fused must be None (automatic), True or False, got {fused!r} "
         f"({type(fused).__name__})."
     )
 
 
-def mode() -> str:
-    """``'auto'``, ``'always'`` or ``'never'``, as ``GDLIB_FUSED`` says (default ``auto``)."""
+def mode(strict: bool = True) -> str:
+    """``'auto'``, ``'always'`` or ``'never'``, as ``GDLIB_FUSED`` says (default ``auto``).
+
+    An unknown value raises ``ValueError``, or reads as ``auto`` when not ``strict``.
+    """
     value = os.environ.get(ENV_VAR, "auto").strip().lower()
     if value in ("", "auto"):
         return "auto"
@@ -132,6 +142,8 @@ def mode() -> str:
         return "always"
     if value in ("0", "false", "off", "no", "never"):
         return "never"
+    if not strict:
+        return "auto"
     raise ValueError(
         f"{ENV_VAR}={value!r} is not understood: use 0 (never fuse), 1 (always) or "
         "auto (large arrays only, the default)."
@@ -182,7 +194,7 @@ def wanted(fused: bool | None, p, g, state: dict) -> bool:
     if fused is False:
         return False
     if fused is None:
-        how = mode()
+        how = mode(strict=False)        # checked when the optimizer was made
         if how == "never" or (how == "auto" and p.size < MIN_SIZE):
             return False
     dtype = p.dtype
