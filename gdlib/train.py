@@ -186,7 +186,14 @@ def make_optimizer(optimizer, params, **hyper):
     if isinstance(optimizer, str):
         return create(optimizer, params, **hyper)
     if callable(optimizer):
-        return optimizer(params, **hyper)
+        opt = optimizer(params, **hyper)
+        if not callable(getattr(opt, "step", None)):
+            raise TypeError(
+                f"optimizer {optimizer!r} returned {type(opt).__name__}, which has no step "
+                "method: give an Optimizer class, a name such as 'adam', or a function "
+                "returning an optimizer."
+            )
+        return opt
     raise TypeError(
         "optimizer must be a name such as 'gd' or 'adam', an Optimizer class or an "
         f"Optimizer instance; got {optimizer!r}."
@@ -831,6 +838,8 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                     f"{type(a).__name__}{' of shape ()' if hasattr(a, 'shape') else ''}."
                 )
         n = len(arrays[0])
+        if n == 0:
+            raise ValueError("data has no rows: give at least one example.")
         for i, a in enumerate(arrays):
             if len(a) != n:
                 raise ValueError(

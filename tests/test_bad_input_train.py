@@ -410,3 +410,10 @@ def test_a_schedule_built_on_another_optimizer_is_refused():
     sched = StepLR(SGD(np.zeros(2), lr=0.1), 2)
     with pytest.raises(ValueError, match="built on another optimizer"):
         minimize(_f, X0, grad=_g, schedule=sched, steps=3)
+
+
+def test_train_refuses_empty_data_and_a_factory_that_builds_no_optimizer():
+    with pytest.raises(ValueError, match="data has no rows"):
+        train({"w": np.zeros(3)}, _loss_and_grad, "gd", data=(np.zeros((0, 3)), np.zeros(0)))
+    with pytest.raises(TypeError, match="has no step method"):
+        train({"w": np.zeros(3)}, _loss_and_grad, dict, data=_data())
