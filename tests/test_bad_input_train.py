@@ -18,7 +18,7 @@ from gdlib import backend as B
 from gdlib import functions as F
 from gdlib import gradcheck as G
 from gdlib.errors import DivergenceError, NonFiniteInputError
-from gdlib.nn import Dense, MSELoss, ReLU, Sequential, fit
+from gdlib.nn import Dense, MSELoss, ReLU, Sequential, fit, predict, resolve_dtype
 from gdlib.train import minimize, train
 
 
@@ -417,3 +417,18 @@ def test_train_refuses_empty_data_and_a_factory_that_builds_no_optimizer():
         train({"w": np.zeros(3)}, _loss_and_grad, "gd", data=(np.zeros((0, 3)), np.zeros(0)))
     with pytest.raises(TypeError, match="has no step method"):
         train({"w": np.zeros(3)}, _loss_and_grad, dict, data=_data())
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    (lambda m: m.train("False"), TypeError, "mode must be True or False"),
+    (lambda m: m.train(0), TypeError, "mode must be True or False"),
+    (lambda m: predict(m, np.ones((4, 3)), batch_size=2.9), TypeError, "batch_size"),
+    (lambda m: predict(m, np.ones((4, 3)), batch_size=0), ValueError, "batch_size"),
+    (lambda m: resolve_dtype("floaty"), TypeError, "dtype must be a floating dtype"),
+    (lambda m: resolve_dtype("int32"), TypeError, "dtype must be a floating dtype"),
+])
+def test_module_modes_predict_and_dtypes(call, exc, pattern):
+    model = _model()
+    with pytest.raises(exc, match=pattern):
+        call(model)
+    assert model.training is True

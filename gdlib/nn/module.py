@@ -63,7 +63,12 @@ def resolve_dtype(dtype=None) -> numpy.dtype:
     """``dtype`` as a NumPy float dtype, the default one when ``None``."""
     if dtype is None:
         return _DEFAULT_DTYPE
-    new = numpy.dtype(dtype)
+    try:
+        new = numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"dtype must be a floating dtype such as 'float32' or 'float64', got {dtype!r}."
+        ) from None
     if new.kind != "f":
         raise TypeError(
             f"dtype must be a floating dtype such as 'float32' or 'float64', got {dtype!r}."
@@ -171,7 +176,15 @@ class Module:
 
     # -- modes ------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active) for this module and its sub-modules."""
+        """Training mode (dropout active) for this module and its sub-modules.
+
+        ``mode`` must be ``True`` or ``False`` (``train("False")`` would be true).
+        """
+        if not isinstance(mode, (bool, numpy.bool_)):
+            raise TypeError(
+                f"mode must be True or False, got {mode!r} ({type(mode).__name__}); use "
+                "model.eval() for evaluation mode."
+            )
         for _, module in self.modules():
             module.training = bool(mode)
         return self

@@ -90,9 +90,9 @@ def predict(model: Module, X, batch_size: int = 512, forward=None, threads="auto
 
     The model's training/evaluation mode is restored afterwards.
     """
-    if batch_size is None or int(batch_size) < 1:
-        raise ValueError(f"predict: batch_size must be a positive int, got {batch_size!r}.")
-    batch_size = int(batch_size)
+    if batch_size is None:
+        raise ValueError("predict: batch_size must be a positive int, got None.")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     parts = _prepare_inputs(model, X)
     tuple_input = isinstance(X, (tuple, list))
     n = len(parts[0])
