@@ -702,11 +702,22 @@ class OneCycleLR(LRScheduler):
                  max_momentum: float = 0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False):
         _check_optimizer(optimizer)
+        three_phase = _bool("three_phase", three_phase)
+        if cycle_momentum is not None:
+            cycle_momentum = _bool("cycle_momentum", cycle_momentum)
+        epochs = None if epochs is None else _int("epochs", epochs, 1)
+        steps_per_epoch = None if steps_per_epoch is None else _int("steps_per_epoch",
+                                                                     steps_per_epoch, 1)
         if total_steps is not None:
             self.total_steps = _int("total_steps", total_steps, 1)
+            if epochs is not None and steps_per_epoch is not None and (
+                    epochs * steps_per_epoch != self.total_steps):
+                raise ValueError(
+                    f"total_steps={self.total_steps} but epochs * steps_per_epoch = "
+                    f"{epochs * steps_per_epoch}: give one or the other."
+                )
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = (_int("epochs", epochs, 1)
-                                * _int("steps_per_epoch", steps_per_epoch, 1))
+            self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("give total_steps, or both epochs and steps_per_epoch.")
         pct_start = _number("pct_start", pct_start)
@@ -745,9 +756,6 @@ class OneCycleLR(LRScheduler):
         self.min_lr = self.initial_lr / final_div_factor
         optimizer.initial_lr = self.initial_lr     # torch overwrites initial_lr too
 
-        three_phase = _bool("three_phase", three_phase)
-        if cycle_momentum is not None:
-            cycle_momentum = _bool("cycle_momentum", cycle_momentum)
         has_momentum = hasattr(optimizer, "momentum") or hasattr(optimizer, "betas")
         if cycle_momentum and not has_momentum:
             raise ValueError(
