@@ -285,13 +285,16 @@ _FIGURES_JS = """() => [...document.querySelectorAll('div.cell_output img')].map
 
 
 def _shoot(page, name: str, width: str) -> None:
-    """Screenshots for a person to look at: the top of the page, then its first figure."""
+    """Screenshots for a person to look at: the top of the page, its first figure and
+    its first folded solution."""
     slug = name.replace("/", "__")
     page.screenshot(path=str(SHOTS / f"{slug}-{width}.png"))
-    figure = page.locator("div.cell_output img").first
-    if figure.count():
-        figure.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / f"{slug}-{width}-figure.png"))
+    for what, selector in (("figure", "div.cell_output img"),
+                           ("solution", "details.hide summary >> text=Show solution")):
+        element = page.locator(selector).first
+        if element.count():
+            element.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / f"{slug}-{width}-{what}.png"))
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
@@ -506,9 +509,10 @@ def test_bibliography_is_ordered_by_year(site):
     text = [_normalized(re.sub(r"<[^>]+>", "", unescape(e))) for e in entries]
     bib = parse_file(str(ROOT / "book" / "references.bib")).entries.values()
     assert len(entries) == len(bib), "one list item per entry of references.bib"
+    titles = [(_title(b), b) for b in bib]
     years = []
     for entry_text in text:
-        match = [b for b in bib if _title(b) in entry_text]
+        match = [b for title, b in titles if title in entry_text]
         assert len(match) == 1, f"no single source matches the entry {entry_text[:80]}"
         years.append(int(match[0].fields["year"]))
     assert years == sorted(years), f"the bibliography is not in year order: {years}"
