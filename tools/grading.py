@@ -351,6 +351,17 @@ def export(root: Path, to: Path | None) -> Path:
     status = load_status(root)
     with open(raw, newline="") as fh:
         rows = list(csv.DictReader(fh))
+    # A submission refused before nbgrader saw it (broken metadata) may be its
+    # student's only one: nbgrader's export does not know that student.
+    known = {f"{r['student_id']}/{r['assignment']}" for r in rows}
+    most = {r["assignment"]: r.get("max_score", "") for r in rows}
+    for key in sorted(set(status) - known):
+        student, lesson = key.split("/", 1)
+        row = dict.fromkeys(rows[0] if rows else ["student_id", "assignment", "score"], "")
+        row.update(student_id=student, assignment=lesson)
+        if "max_score" in row:
+            row["max_score"] = most.get(lesson, "")
+        rows.append(row)
     grading = grading_dir(root)
     for row in rows:
         key = f"{row['student_id']}/{row['assignment']}"
