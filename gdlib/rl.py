@@ -380,8 +380,10 @@ def rollout(envs, policy, seed: int | None = None, max_steps: int | None = None)
 
 
 def _greedy_or_sampled(model, greedy: bool, rng):
+    dtype = _dtype(model)
+
     def policy(observations):
-        logits = model(asarray(observations).astype(_dtype(model)))
+        logits = model(asarray(observations).astype(dtype))
         if greedy:
             return to_host(logits.argmax(axis=-1))
         return sample_softmax(logits, rng)

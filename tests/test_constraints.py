@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize as scipy_minimize
 
+from gdlib import backend
 from gdlib.constraints import (
     ProjectedGD,
     gradient_mapping,
@@ -151,3 +152,24 @@ def test_arrow_hurwicz_finds_the_kkt_point_and_the_shadow_price():
         arrow_hurwicz(lambda x: x, np.ones(3), p, 6.0, lr=0.0, steps=3)
     with pytest.raises(ValueError, match="same length"):
         arrow_hurwicz(lambda x: x, np.ones(3), p[:2], 6.0, lr=0.1, steps=3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not backend.gpu_available(),
+                    reason="no usable GPU (gdlib.backend.gpu_available() is False)")
+def test_projections_agree_on_cupy_and_numpy():
+    rng = np.random.default_rng(3)
+    V = rng.normal(size=(5, 7))
+    previous = backend.device()
+    out = {}
+    try:
+        for dev in ("cpu", "gpu"):
+            backend.use(dev)
+            Vd = backend.asarray(V)
+            out[dev] = [backend.to_host(a) for a in (
+                project_simplex(Vd), project_simplex(Vd[0], z=2.0), project_box(Vd, -0.5, 0.5),
+                project_l2_ball(Vd[1], 0.7))]
+    finally:
+        backend.use(previous)
+    for g, c in zip(out["gpu"], out["cpu"]):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-14)

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from gdlib import nn, rl
+from gdlib import backend, nn, rl
 from gdlib.gradcheck import numerical_gradient
 
 
@@ -155,3 +155,22 @@ def test_running_baseline_by_hand():
     np.testing.assert_allclose(b2, [2.0, 2.5])
     with pytest.raises(ValueError, match="alpha"):
         rl.running_baseline([1.0], alpha=2.0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not backend.gpu_available(),
+                    reason="no usable GPU (gdlib.backend.gpu_available() is False)")
+def test_reinforce_loss_agrees_on_cupy_and_numpy():
+    rng = np.random.default_rng(4)
+    z, a, w = rng.normal(size=(6, 3)), rng.integers(0, 3, size=6), rng.normal(size=6)
+    previous = backend.device()
+    out = {}
+    try:
+        for dev in ("cpu", "gpu"):
+            backend.use(dev)
+            loss, d = rl.reinforce_loss(backend.asarray(z), a, w)
+            out[dev] = (loss, backend.to_host(d))
+    finally:
+        backend.use(previous)
+    assert out["gpu"][0] == pytest.approx(out["cpu"][0], rel=1e-12)
+    np.testing.assert_allclose(out["gpu"][1], out["cpu"][1], rtol=1e-12, atol=1e-15)
