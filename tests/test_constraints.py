@@ -173,3 +173,27 @@ def test_projections_agree_on_cupy_and_numpy():
         backend.use(previous)
     for g, c in zip(out["gpu"], out["cpu"]):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-14)
+
+
+def test_projected_gd_through_train_keeps_mixture_weights_on_the_simplex():
+    """Mixture weights fitted by mini-batch projected SGD through gdlib.train.train."""
+    from gdlib.train import train
+
+    rng = np.random.default_rng(2)
+    B = rng.random((200, 4))                         # 4 component densities at 200 points
+    w_true = np.array([0.5, 0.3, 0.2, 0.0])
+    y = B @ w_true + 0.01 * rng.normal(size=200)
+    w = np.full(4, 0.25)
+    seen = []
+
+    def loss_and_grad(w, batch):
+        Bb, yb = batch
+        r = Bb @ w - yb
+        seen.append(w.copy())
+        return 0.5 * float(r @ r) / len(yb), Bb.T @ r / len(yb)
+
+    opt = ProjectedGD(w, lr=0.5, project=project_simplex)
+    train(w, loss_and_grad, opt, data=(B, y), epochs=200, batch_size=50, seed=0)
+    seen = np.array(seen)
+    assert seen.min() >= 0 and np.allclose(seen.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(w, w_true, atol=0.03)
