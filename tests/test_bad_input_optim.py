@@ -349,6 +349,34 @@ def test_learning_rate_set_by_hand_is_checked_at_the_step(bad):
     assert opt.t == 0
 
 
+@pytest.mark.parametrize("name, arg, bad, exc", [
+    ("sgd", "momentum", -0.9, ValueError),
+    ("sgd", "nesterov", "yes", TypeError),
+    ("adam", "betas", (0.9, 1.5), ValueError),
+    ("adam", "eps", 0.0, ValueError),
+    ("rmsprop", "alpha", float("nan"), ValueError),
+    ("muon", "ns_steps", 2.5, TypeError),
+    ("adam", "betas", np.array([0.9, 0.999, 0.5]), ValueError),
+])
+def test_hyper_parameters_changed_by_hand_are_checked_at_the_step(name, arg, bad, exc):
+    w = _param(name)
+    opt = create(name, w)
+    opt.step(np.full(w.shape, 0.1))
+    snap = _snapshot(opt)
+    setattr(opt, arg, bad)
+    with pytest.raises(exc, match=rf"changed after it was made.*{arg}"):
+        opt.step(np.full(w.shape, 0.1))
+    assert opt.t == snap[0]["t"]
+    np.testing.assert_array_equal(w, snap[1][0])
+
+
+def test_hyper_parameters_changed_validly_are_normalized():
+    opt = create("sgd", np.zeros(2), lr=0.1, momentum=0.5)
+    opt.momentum, opt.lr = np.float32(0.25), np.float64(0.2)
+    opt.step(np.ones(2))
+    assert type(opt.momentum) is float and opt.momentum == 0.25 and type(opt.lr) is float
+
+
 def test_newton_bad_hessian_changes_nothing():
     x = np.array([1.0, 2.0])
     opt = create("newton", x)

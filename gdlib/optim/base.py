@@ -401,6 +401,7 @@ class Optimizer:
                 "element-wise); leave fused at None."
             )
         _fused.check_params(self.fused, arrays, names)
+        self._checked_hyper = tuple(hyper.values())   # what the constructor checked
 
     # -- what a subclass writes ------------------------------------------------
 
@@ -445,7 +446,7 @@ class Optimizer:
 
         Nothing changes when it raises: parameters, state and ``t`` stay as they were.
         """
-        self._check_lr()
+        self._check_hyper()
         gs = self._check_grads(grads)
         self.t += 1
         for p, g, state in zip(self.params, gs, self.state):
@@ -486,6 +487,7 @@ class Optimizer:
             setattr(self, k, v)
         self.t = t
         self.state = state
+        self._checked_hyper = tuple(hyper.values())
         self._on_load()
 
     # -- machinery -------------------------------------------------------------
@@ -568,12 +570,43 @@ class Optimizer:
         _check_keys(where, entry, set(expected), t)
         return {k: _load_value(f"{where}[{k!r}]", entry[k], e) for k, e in expected.items()}
 
-    def _check_lr(self) -> None:
-        """The learning rate may have been set by a schedule or by hand: check it again."""
-        if "lr" in self._hyper_names:
-            lr = self.lr
-            if not (type(lr) is float and 0.0 <= lr < math.inf):
-                self.lr = check_lr(lr, name="lr (as set on the optimizer, e.g. by a schedule)")
+    #: The shape of the tiny parameter :meth:`_check_hyper` builds its probe over.
+    _probe_shape: tuple = (1, 1)
+
+    def _check_hyper(self) -> None:
+        """Check the hyper-parameters again when they changed since the last check.
+
+        A schedule sets ``lr`` (and ``OneCycleLR`` the momentum) between steps, and
+        a learner may set any of them by hand: ``opt.momentum = -1``. The usual
+        case costs one tuple comparison; after a change the constructor's own
+        checks run on a throwaway optimizer over a tiny parameter (tens of
+        microseconds), and the normalized values are kept.
+        """
+        current = tuple(getattr(self, k) for k in self._hyper_names)
+        try:
+            if current == self._checked_hyper:
+                return
+            # The usual change, a schedule's new lr: a float in range suffices.
+            changed = [k for k, a, b in zip(self._hyper_names, current, self._checked_hyper)
+                       if a != b]
+            lr = getattr(self, "lr", None)
+            if changed == ["lr"] and type(lr) is float and 0.0 <= lr < math.inf:
+                self._checked_hyper = current
+                return
+        except (TypeError, ValueError):      # e.g. an array set by hand: check it
+            pass
+        try:
+            probe = type(self)(numpy.zeros(self._probe_shape), **dict(zip(self._hyper_names,
+                                                                          current)))
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(
+                f"{type(self).__name__}'s hyper-parameters were changed after it was made (by "
+                f"a schedule or by hand) and are no longer valid: {exc}"
+            ) from None
+        for k, v in probe.hyper.items():
+            setattr(self, k, v)
+        self._checked_hyper = tuple(probe.hyper.values())
 
     def _check_grads(self, grads) -> list:
         """The gradients, matched to the parameters and checked; nothing is changed."""

@@ -358,7 +358,7 @@ class LBFGS(Optimizer):
     def _step(self):
         lr, max_iter, max_eval = self.lr, self.max_iter, self.max_eval
         tolerance_grad, tolerance_change = self.tolerance_grad, self.tolerance_change
-        self._check_lr()
+        self._check_hyper()
         loss, orig_loss, flat_grad = self._evaluate()
         self.t += 1
         # L-BFGS's state is global; like torch, it is kept with the first parameter.

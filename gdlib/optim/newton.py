@@ -69,6 +69,7 @@ class Newton(Optimizer):
     """
 
     squares_gradient = False
+    _probe_shape = (1,)
 
     def __init__(self, params, lr=1.0, damping=0.0):
         super().__init__(params, lr=check_lr(lr), damping=check_nonnegative("damping", damping))
@@ -96,7 +97,7 @@ class Newton(Optimizer):
         SingularHessianError
             When :math:`H + \\mu I` is singular (the message suggests damping).
         """
-        self._check_lr()
+        self._check_hyper()
         (g,) = self._check_grads(grads)
         p = self.params[0]
         d = p.shape[0]
