@@ -21,6 +21,11 @@ and prints the ratios
   multi-threaded copy's bytes per second. 1.0 is an update as fast as copying
   the same traffic.
 
+The contenders of one update (the two gdlib paths, torch's two, both copies)
+are timed in rounds, each called once per round, so that a burst of load from
+other work on the machine slows them alike; the medians are printed (the copy
+rows show the copies timed beside SGD).
+
 PyTorch is not a dependency of the course; run this with a Python that has the
 CPU build (``pip install torch==2.13.0``) to compare. Without it (or with
 ``--no-torch``) only gdlib and the copies are timed.
@@ -61,18 +66,22 @@ CASES = {
 PATHS = {"readable": False, "fused": True}
 
 
-def median_time(fn, repeats: int, sync=lambda: None) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs, after two warm-up runs."""
-    for _ in range(2):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def interleaved_times(contenders: dict, repeats: int) -> dict:
+    """Median seconds per call of each ``(fn, sync)``, timed in rounds.
+
+    Each round calls every contender once, so a burst of load from other work
+    on the machine slows them all alike and their ratios stay fair. Two
+    warm-up rounds come first (compilation, first-touch of the memory).
+    """
+    times = {name: [] for name in contenders}
+    for round_ in range(repeats + 2):
+        for name, (fn, sync) in contenders.items():
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            if round_ >= 2:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def threaded_copy():
@@ -82,7 +91,7 @@ def threaded_copy():
         return None
     import numba
 
-    @numba.njit(parallel=True, cache=True)
+    @numba.njit(parallel=True)                    # not cached: a nested function
     def copy(dst, src):
         for i in numba.prange(src.size):
             dst[i] = src[i]
@@ -90,55 +99,54 @@ def threaded_copy():
     return copy
 
 
-def time_copies(xp, p0, repeats: int, sync, gpu: bool) -> tuple[float, float]:
-    """Seconds per copy of ``p0``: on all cores (numba; the plain copy on a GPU), and NumPy's."""
-    src = xp.asarray(p0)
-    dst = xp.empty_like(src)
-    t_numpy = median_time(lambda: xp.copyto(dst, src), repeats, sync)
-    copy = None if gpu else threaded_copy()
-    return (median_time(lambda: copy(dst, src), repeats) if copy else t_numpy), t_numpy
-
-
-def bench_size(n: int, repeats: int, torch=None) -> list[dict]:
+def bench_case(n: int, case: str, repeats: int, torch=None) -> dict:
+    """One update (both gdlib paths, torch's two) and both copies, interleaved."""
+    cls, torch_name, hyper = CASES[case]
     xp = backend.xp
     gpu = backend.device() == "gpu"
     sync = (lambda: xp.cuda.Stream.null.synchronize()) if gpu else (lambda: None)
     host = np.random.default_rng(0)
     p0 = host.standard_normal(n).astype(np.float32)
     g0 = host.standard_normal(n).astype(np.float32) * 1e-2
-    nbytes = p0.nbytes
 
-    t_copy, t_copy1 = time_copies(xp, p0, repeats, sync, gpu)
-    copy_bw = 2 * nbytes / t_copy                     # read + write
-    rows = [{"size": n, "name": "copy (all cores)", "fused": t_copy, "bw fused": 1.0},
-            {"size": n, "name": "copy (NumPy, 1 core)", "fused": t_copy1,
-             "bw fused": t_copy / t_copy1}]
+    src, dst = xp.asarray(p0), xp.empty(n, dtype=np.float32)
+    copy = None if gpu else threaded_copy()
+    contenders = {"copy1": (lambda: xp.copyto(dst, src), sync)}
+    contenders["copy"] = (lambda: copy(dst, src), sync) if copy else contenders["copy1"]
+    g = xp.asarray(g0)
+    for path, flag in PATHS.items():
+        opt = cls(xp.asarray(p0.copy()), fused=flag, **hyper)
+        contenders[path] = (lambda opt=opt: opt.step(g), sync)
+    if torch is not None:
+        dev = "cuda" if gpu and torch.cuda.is_available() else "cpu"
+        tsync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        for variant, extra in (("torch", {}), ("torch_fused", {"fused": True})):
+            tp = torch.tensor(p0, device=dev).requires_grad_(True)
+            tp.grad = torch.tensor(g0, device=dev)
+            try:
+                topt = getattr(torch.optim, torch_name)([tp], **hyper, **extra)
+            except (RuntimeError, TypeError, ValueError):  # fused not available
+                continue
+            contenders[variant] = (topt.step, tsync)
+    return interleaved_times(contenders, repeats)
 
-    for label, (cls, torch_name, hyper) in CASES.items():
-        moved = (2 * STATE_ARRAYS[label] + 1) * nbytes
-        row = {"size": n, "name": label}
-        g = xp.asarray(g0)
-        for path, flag in PATHS.items():
-            opt = cls(xp.asarray(p0.copy()), fused=flag, **hyper)
-            row[path] = median_time(lambda opt=opt, g=g: opt.step(g), repeats, sync)
-            row["bw " + ("fused" if flag else "read")] = moved / row[path] / copy_bw
-            opt = None                            # free its state before the next one
-            gc.collect()
-        if torch is not None:
-            dev = "cuda" if gpu and torch.cuda.is_available() else "cpu"
-            tsync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
-            for variant, extra in (("torch", {}), ("torch_fused", {"fused": True})):
-                tp = torch.tensor(p0, device=dev).requires_grad_(True)
-                tp.grad = torch.tensor(g0, device=dev)
-                try:
-                    topt = getattr(torch.optim, torch_name)([tp], **hyper, **extra)
-                    topt.step()
-                except (RuntimeError, TypeError, ValueError):  # fused not available
-                    row[variant] = None
-                    continue
-                row[variant] = median_time(topt.step, repeats, tsync)
-                topt = tp = None
-                gc.collect()
+
+def bench_size(n: int, repeats: int, torch=None) -> list[dict]:
+    nbytes = 4 * n
+    rows = []
+    for case in CASES:
+        t = bench_case(n, case, repeats, torch)
+        gc.collect()                                  # free this case's arrays
+        if not rows:
+            rows += [{"size": n, "name": "copy (all cores)", "fused": t["copy"],
+                      "bw fused": 1.0},
+                     {"size": n, "name": "copy (NumPy, 1 core)", "fused": t["copy1"],
+                      "bw fused": t["copy"] / t["copy1"]}]
+        copy_bw = 2 * nbytes / t["copy"]              # read + write, timed beside this case
+        moved = (2 * STATE_ARRAYS[case] + 1) * nbytes
+        row = {"size": n, "name": case, "readable": t["readable"], "fused": t["fused"],
+               "bw fused": moved / t["fused"] / copy_bw, "bw read": moved / t["readable"] / copy_bw}
+        row.update({k: t[k] for k in ("torch", "torch_fused") if k in t})
         rows.append(row)
     return rows
 
