@@ -8,7 +8,7 @@ times one ``step`` of
   multi-threaded numba loop, or one CuPy kernel on a GPU; see
   :mod:`gdlib.optim.fused`),
 - ``torch.optim``'s default implementation, and ``fused=True``,
-- a multi-threaded copy of the same size (numba, all cores: the memory-bandwidth
+- a copy of the same size on the fused loops' threads (numba: the memory-bandwidth
   yardstick) and NumPy's single-threaded copy,
 
 and prints the ratios
@@ -34,6 +34,7 @@ Run::
 
     python benchmarks/optimizer_step.py                       # 1e5 1e6 1e7 1e8
     python benchmarks/optimizer_step.py --sizes 1e6 --repeats 20
+    python benchmarks/optimizer_step.py --threads 1          # gdlib and torch on one core
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def interleaved_times(contenders: dict, repeats: int) -> dict:
 
 
 def threaded_copy():
-    """A copy loop on all cores (numba ``prange``), or None without numba."""
+    """A copy loop on numba's threads (``prange``), or None without numba."""
     ok, _ = fused.cpu_available()
     if not ok:
         return None
@@ -138,7 +139,7 @@ def bench_size(n: int, repeats: int, torch=None) -> list[dict]:
         t = bench_case(n, case, repeats, torch)
         gc.collect()                                  # free this case's arrays
         if not rows:
-            rows += [{"size": n, "name": "copy (all cores)", "fused": t["copy"],
+            rows += [{"size": n, "name": "copy (numba)", "fused": t["copy"],
                       "bw fused": 1.0},
                      {"size": n, "name": "copy (NumPy, 1 core)", "fused": t["copy1"],
                       "bw fused": t["copy"] / t["copy1"]}]
@@ -149,6 +150,14 @@ def bench_size(n: int, repeats: int, torch=None) -> list[dict]:
         row.update({k: t[k] for k in ("torch", "torch_fused") if k in t})
         rows.append(row)
     return rows
+
+
+def _fused_threads() -> str:
+    if not fused.cpu_available()[0]:
+        return "no"
+    import numba
+
+    return str(numba.get_num_threads())
 
 
 def _ms(t) -> str:
@@ -165,7 +174,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=15,
                         help="timed steps per measurement (fewer at 1e8: a third)")
     parser.add_argument("--no-torch", action="store_true", help="time gdlib only")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for gdlib's fused loops and for torch (default: all cores)")
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     torch = None
     if not args.no_torch:
         try:
@@ -173,12 +186,19 @@ def main(argv=None) -> list[dict]:
         except ImportError:  # the comparison is optional
             torch = None
 
+    if args.threads is not None:
+        if fused.cpu_available()[0]:
+            import numba
+
+            numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine : {platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, load average {load:.1f} at the start")
     print(f"gdlib   : {backend.describe()}; readable rule on slices of {SGD.chunk_size} "
           f"elements; fused: {fused.cpu_available()[1] or 'numba'} "
-          f"(fused by default from {fused.MIN_SIZE} elements)")
+          f"(fused by default from {fused.MIN_SIZE} elements, {_fused_threads()} thread(s))")
     if torch is None:
         print("torch   : not used (pip install torch==2.13.0 to compare)")
     else:
@@ -203,7 +223,7 @@ def main(argv=None) -> list[dict]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
     print(f"load average {load:.1f} at the end. fused/torch < 1: gdlib's fused step is "
-          "faster. bw: bytes an update moves per second over the all-core copy's (1.0 = copy "
+          "faster. bw: bytes an update moves per second over the numba copy's (1.0 = copy "
           "speed); for the copy rows, the copy's own speed.")
     return rows
 

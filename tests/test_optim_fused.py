@@ -399,7 +399,7 @@ def test_benchmark_times_both_paths_without_torch(capsys):
     spec.loader.exec_module(bench)
     rows = bench.main(["--sizes", "1e5", "--repeats", "1", "--no-torch"])
     out = capsys.readouterr().out
-    assert [r["name"] for r in rows] == ["copy (all cores)", "copy (NumPy, 1 core)",
+    assert [r["name"] for r in rows] == ["copy (numba)", "copy (NumPy, 1 core)",
                                          *bench.CASES]
     for r in rows[2:]:
         assert r["readable"] > 0 and r["fused"] > 0 and r["bw fused"] > 0
