@@ -81,16 +81,18 @@ element; the CuPy kernels themselves run in the tests marked ``gpu``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import types
 
 import numpy
 
-try:  # numba is a dependency, but the readable rules must work without it
-    from numba import prange
-except ImportError:  # pragma: no cover - numba missing: fused=None falls back
-    prange = range
+#: The loops' parallel range. numba is imported only when the first kernel is
+#: compiled (importing it takes 0.3-1.3 s, which small-array users never pay);
+#: then this becomes ``numba.prange``.
+prange = range
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 __all__ = [
     "ENV_VAR",
@@ -166,7 +168,7 @@ def mode(strict: bool = True) -> str:
 
 def cpu_available() -> tuple[bool, str]:
     """``(True, "")`` when numba imports, else ``(False, why)``."""
-    if prange is range:
+    if not _HAVE_NUMBA:
         return False, "numba is not installed (pip install numba)"
     return True, ""
 
@@ -326,6 +328,7 @@ class Kernel:
             import numba
 
             here = globals()
+            here["prange"] = numba.prange            # the loops split over the threads
             for name, fn in HELPERS.items():        # the loops call the compiled helpers
                 if here[name] is fn:
                     here[name] = numba.njit(inline="always", cache=True)(fn)
