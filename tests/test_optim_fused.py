@@ -20,9 +20,11 @@ from __future__ import annotations
 import ctypes
 import itertools
 import json
+import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -181,6 +183,16 @@ def _spy(monkeypatch, cls):
     monkeypatch.setattr(cls, "fused_update",
                         lambda self, *a: (calls.append(a[0].size), original(self, *a))[1])
     return calls
+
+
+def test_importing_gdlib_does_not_import_numba():
+    """numba (0.3-1.3 s to import) loads only when the first array is fused."""
+    code = ("import sys, numpy as np; from gdlib.optim import Adam; "
+            "Adam(np.zeros(10)).step(np.ones(10)); print('numba' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, fused.ENV_VAR: "auto"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_auto_fuses_large_arrays_only(monkeypatch):
@@ -390,7 +402,6 @@ def test_gpu_fused_kernel_equals_gpu_readable_rule(index, gpu_backend):
 
 def test_benchmark_times_both_paths_without_torch(capsys):
     import importlib.util
-    import sys
 
     path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "optimizer_step.py"
     spec = importlib.util.spec_from_file_location("optimizer_step", path)
