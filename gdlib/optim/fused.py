@@ -50,9 +50,10 @@ elements (``benchmarks/optimizer_step.py`` and the numbers in the README):
 
 - *Speed.* numexpr evaluates one expression per call, so Adam takes three calls
   (``m``, ``v``, then ``p``) that together read ten arrays and write three,
-  against numba's one loop reading four and writing three: at 10^7, numexpr's
-  Adam was no faster than NumPy's (376 ms against 341 ms, under load), numba's
-  took 41 ms. numexpr's per-call cost also made it slower than NumPy at 10^6.
+  against numba's one loop reading four and writing three: at 10^7 (float32,
+  load average 9 on the 2 cores), numexpr's Adam was no faster than the plain
+  NumPy statements (376 ms against 341 ms), numba's took 41 ms; numexpr's
+  per-call cost also made it slower than NumPy at 10^6 (28 ms against 9 ms).
 - *Threads.* Both use all cores (numexpr's ``nthreads``, numba's
   ``NUMBA_NUM_THREADS``); both suffer on an overloaded machine.
 - *float32.* Both keep float32 arithmetic in float32 when the constants are
