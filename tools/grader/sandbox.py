@@ -120,11 +120,14 @@ def bwrap_command(workdir: str, private: str, cmd: list[str]) -> list[str]:
             "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grading",
             "--uid", "1000", "--gid", "1000"]
+    # A fresh /tmp first: the course, its environment and the submission may live under
+    # /tmp (a CI checkout), and a tmpfs mounted after their binds would hide them.
+    args += ["--tmpfs", "/tmp"]
     for folder in SYSTEM_DIRS:
         args += ["--ro-bind-try", folder, folder]
     for path in readable_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    args += ["--dev", "/dev", "--proc", "/proc",
              "--bind", workdir, workdir, "--bind", private, private, "--chdir", workdir,
              "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
              "--setenv", "IPYTHONDIR", "/tmp/ipython", "--setenv", "JPY_PARENT_PID", "1",
