@@ -61,8 +61,10 @@ WRONG = [
     Wrong("ex3", "momentum ignored (2/lam)", _edge("2.0 / lam"),
           expect=("without momentum",)),
     Wrong("ex3", "2 + beta", _edge("(2.0 + beta) / lam"), expect=("beta counts twice",)),
-    Wrong("ex3", "1 + beta", _edge("(1.0 + beta) / lam"), expect=("factor 2 is missing",)),
-    Wrong("ex3", "1 - beta", _edge("2.0 * (1.0 - beta) / lam"), expect=("widens",)),
+    Wrong("ex3", "(1 + beta) without the 2", _edge("(1.0 + beta) / lam"),
+          expect=("factor 2 is missing",)),
+    Wrong("ex3", "2(1 - beta) instead of 2(1 + beta)", _edge("2.0 * (1.0 - beta) / lam"),
+          expect=("widens",)),
     Wrong("ex3", "multiplied by lam", _edge("(2.0 + 2.0 * beta) * lam"),
           expect=("divide by lam",)),
 ]
