@@ -89,6 +89,9 @@ c.Execute.timeout = _timeout
 c.ExecutePreprocessor.timeout = _timeout
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+# How long the outputs may lag behind a cell's reply (nbclient's default, 4 s, failed
+# whole submissions with "Timeout waiting for IOPub output" on a busy machine).
+c.Execute.iopub_timeout = 60
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
 # Figures: the kernel's own inline backend draws them into the autograded
 # notebooks and the feedback (MPLBACKEND=Agg would leave only "<Figure ...>" text).
