@@ -330,10 +330,19 @@ def _first_loss_error(value, what: str, where: str) -> NonFiniteInputError:
     )
 
 
-def _overflow_error(exc, step: int, lr, opt) -> DivergenceError:
+def _overflow_error(exc, step: int, lr, opt, history, source: str) -> Exception:
+    """The error for a gradient too large to step with.
+
+    At step 1 nothing has moved yet, so it is bad input (``source`` says what gave
+    the gradient); later it is divergence, with the run's ``history()`` attached.
+    """
+    if step == 1:
+        return NonFiniteInputError(
+            f"{exc} This is step 1, before any update: {source} this gradient.")
     err = DivergenceError(
         f"{exc} (step {step}, lr={lr:g}): the run has probably diverged; try a smaller learning "
         "rate or clip_norm=...", step=step, lr=lr if math.isfinite(lr) else None)
+    err.history = history()
     return err
 
 
@@ -632,14 +641,8 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
                     else:
                         opt.step(perturb(g))
                 except GradientOverflowError as exc:
-                    if k == 1:
-                        raise NonFiniteInputError(
-                            f"{exc} This is step 1, before any update: your initial point "
-                            "x0 gives this gradient."
-                        ) from exc
-                    err = _overflow_error(exc, k, lr, opt)
-                    err.history = history()
-                    raise err from exc
+                    raise _overflow_error(exc, k, lr, opt, history,
+                                          "your initial point x0 gives") from exc
                 except NonFiniteGradientError as exc:
                     err = _divergence(math.nan, k, lr, opt, limit, what="gradient")
                     err.history = history()
@@ -917,14 +920,8 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                 try:
                     opt.step(grads)
                 except GradientOverflowError as exc:
-                    if k == 1:
-                        raise NonFiniteInputError(
-                            f"{exc} This is step 1, before any update: your inputs or initial "
-                            "point give this gradient."
-                        ) from exc
-                    err = _overflow_error(exc, k, lr, opt)
-                    err.history = history()
-                    raise err from exc
+                    raise _overflow_error(exc, k, lr, opt, history,
+                                          "your inputs or initial point give") from exc
                 except NonFiniteGradientError as exc:
                     if k == 1:
                         raise NonFiniteInputError(
