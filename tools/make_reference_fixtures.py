@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["torch_optim.py", "extra_optim.py", "torch_schedules.py"]
+SCRIPTS = ["torch_optim.py", "extra_optim.py", "torch_schedules.py", "lars_lamb.py"]
 
 
 def main() -> int:

@@ -15,6 +15,8 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .base import Optimizer
+from .lamb import LAMB
+from .lars import LARS
 from .lbfgs import LBFGS
 from .lion import Lion
 from .muon import Muon
@@ -27,7 +29,7 @@ from .sgd import GD, SGD
 
 __all__ = ["Optimizer", "GD", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
            "Adamax", "NAdam", "RAdam", "Lion", "Muon", "ScheduleFreeAdamW", "Adafactor", "Newton",
-           "LBFGS", "REGISTRY", "create"]
+           "LBFGS", "LARS", "LAMB", "REGISTRY", "create"]
 
 #: Optimizers by lower-case name.
 REGISTRY: dict[str, type[Optimizer]] = {
@@ -49,6 +51,8 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "adafactor": Adafactor,
     "newton": Newton,
     "lbfgs": LBFGS,
+    "lars": LARS,
+    "lamb": LAMB,
 }
 
 
