@@ -131,3 +131,256 @@ def test_layernorm_bad_input_is_named():
     layer(np.ones((2, 4)))
     with pytest.raises(ValueError, match="dout"):
         layer.backward(np.ones((2, 3)))
+
+
+# ----------------------------------------------------------------------------
+# BatchNorm: gradient checks
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.BatchNorm1d(3), (6, 3)),
+    (lambda: nn.BatchNorm1d(3), (4, 3, 5)),
+    (lambda: nn.BatchNorm2d(4), (3, 4, 2, 3)),
+    (lambda: nn.BatchNorm2d(2), (1, 2, 3, 3)),      # one image: still 9 values per channel
+])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm_gradients(make, shape, mode):
+    layer = randomize_affine(make())
+    layer.train(mode == "train")
+    if mode == "eval":      # running statistics away from (0, 1)
+        C = shape[1]
+        layer._buffers["running_mean"][...] = backend.asarray(rand(C, seed=7))
+        layer._buffers["running_var"][...] = backend.asarray(rand(C, seed=8) ** 2 + 0.5)
+    result = assert_checks(layer, rand(*shape, scale=2.0, shift=-1.0))
+    assert set(result.report) == {"gamma", "beta", "input 0"}
+
+
+def test_batchnorm_gradients_without_affine_and_without_running_stats():
+    assert_checks(nn.BatchNorm2d(3, affine=False), rand(2, 3, 2, 2))
+    layer = randomize_affine(nn.BatchNorm1d(4, track_running_stats=False)).eval()
+    assert_checks(layer, rand(5, 4))        # no running stats: batch statistics in eval too
+    assert layer.buffers() == {}
+
+
+def test_gradient_check_catches_a_backward_without_the_mean_terms(monkeypatch):
+    from gdlib.nn import normalization
+
+    monkeypatch.setattr(normalization, "_normalize_backward",
+                        lambda g, x_hat, inv_std, axes: g * inv_std)
+    result = check_module(nn.BatchNorm1d(3), rand(6, 3))
+    assert not result.ok and result.report["input 0"] > 1e-2
+
+
+# ----------------------------------------------------------------------------
+# BatchNorm: hand-derived values
+
+
+def test_batchnorm_training_output_has_mean_0_and_variance_1_per_channel():
+    x = rand(64, 3, 4, 4, scale=4.0, shift=3.0)
+    y = to_host(nn.BatchNorm2d(3)(x))
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0.0, atol=1e-12)
+    var = x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), var / (var + 1e-5), rtol=1e-12)
+    x1 = rand(32, 5, scale=[1, 10, 0.1, 3, 7], shift=[0, -5, 5, 1, 2])
+    y1 = to_host(nn.BatchNorm1d(5, eps=1e-12)(x1))
+    np.testing.assert_allclose(y1.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(y1.var(axis=0), 1.0, rtol=1e-9)
+
+
+def test_running_statistics_follow_the_momentum_rule_with_the_unbiased_variance():
+    layer = nn.BatchNorm1d(2, momentum=0.2)
+    rm, rv = np.zeros(2), np.ones(2)
+    for k in range(3):
+        x = rand(5, 2, seed=k, scale=2.0, shift=k)
+        layer(x)
+        rm = 0.8 * rm + 0.2 * x.mean(axis=0)
+        rv = 0.8 * rv + 0.2 * x.var(axis=0, ddof=1)          # n/(n-1): unbiased
+        np.testing.assert_allclose(to_host(layer.buffers()["running_mean"]), rm, rtol=1e-13)
+        np.testing.assert_allclose(to_host(layer.buffers()["running_var"]), rv, rtol=1e-13)
+    assert int(layer.buffers()["num_batches_tracked"]) == 3
+    # momentum=None: the plain average over batches
+    avg = nn.BatchNorm2d(2, momentum=None)
+    xs = [rand(3, 2, 2, 2, seed=10 + k) for k in range(4)]
+    for x in xs:
+        avg(x)
+    np.testing.assert_allclose(to_host(avg.buffers()["running_mean"]),
+                               np.mean([x.mean(axis=(0, 2, 3)) for x in xs], axis=0),
+                               rtol=1e-12)
+
+
+def test_eval_uses_running_statistics_and_leaves_them_alone():
+    layer = randomize_affine(nn.BatchNorm1d(3))
+    for k in range(5):
+        layer(rand(10, 3, seed=k, scale=3.0, shift=2.0))
+    state = {k: v.copy() for k, v in layer.state_dict().items()}
+    layer.eval()
+    x = rand(4, 3, seed=9)
+    y = to_host(layer(x))
+    rm, rv = state["running_mean"], state["running_var"]
+    expect = (x - rm) / np.sqrt(rv + 1e-5) * state["gamma"] + state["beta"]
+    np.testing.assert_allclose(y, expect, rtol=1e-12)
+    for k, v in layer.state_dict().items():
+        np.testing.assert_array_equal(v, state[k])
+    # one example at a time gives the same as the batch: no mixing between examples
+    np.testing.assert_allclose(to_host(layer(x[:1])), y[:1], rtol=1e-13)
+
+
+def test_state_dict_saves_and_restores_running_statistics():
+    a = randomize_affine(nn.BatchNorm2d(3))
+    for k in range(3):
+        a(rand(4, 3, 2, 2, seed=k, shift=1.0))
+    state = a.state_dict()
+    assert set(state) == {"gamma", "beta", "running_mean", "running_var", "num_batches_tracked"}
+    assert set(a.parameters()) == {"gamma", "beta"}          # the optimizer never sees them
+    b = nn.BatchNorm2d(3)
+    b.load_state_dict(state)
+    for k, v in b.state_dict().items():
+        np.testing.assert_array_equal(v, state[k])
+    x = rand(2, 3, 2, 2, seed=5)
+    np.testing.assert_array_equal(to_host(a.eval()(x)), to_host(b.eval()(x)))
+    # nested: dotted names, and a state without the running statistics is refused
+    model = nn.Sequential(nn.Dense(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    keys = set(model.state_dict())
+    assert {"layers.1.running_mean", "layers.1.running_var"} <= keys
+    bad = {k: v for k, v in model.state_dict().items() if "running" not in k}
+    before = model.state_dict()
+    with pytest.raises(KeyError, match="running_mean"):
+        model.load_state_dict(bad)
+    corrupt = model.state_dict()
+    corrupt["layers.1.running_var"][0] = np.nan
+    with pytest.raises(ValueError, match="running_var"):
+        model.load_state_dict(corrupt)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+# ----------------------------------------------------------------------------
+# Reference: PyTorch (tools/reference/normalization.py)
+
+
+def _reference_cases():
+    if not FIXTURE.exists():
+        return []
+    import json
+
+    with np.load(FIXTURE) as f:
+        return json.loads(str(f["cases_json"]))
+
+
+@pytest.mark.parametrize("case", _reference_cases(), ids=lambda c: c["name"])
+def test_forward_backward_and_running_statistics_equal_torch(case):
+    with np.load(FIXTURE) as f:
+        ref = {k: f[k] for k in f.files}
+    c = case["name"]
+    kwargs = dict(case["kwargs"])
+    if case["layer"] == "LayerNorm":
+        kwargs["normalized_shape"] = tuple(kwargs["normalized_shape"])
+    layer = getattr(nn, case["layer"])(**kwargs)
+    if layer.params:
+        layer.params["gamma"][...] = backend.asarray(ref[f"{c}/gamma"])
+        layer.params["beta"][...] = backend.asarray(ref[f"{c}/beta"])
+    steps = [str(k) for k in range(case["steps"])]
+    if f"{c}/x/eval" in ref:
+        steps.append("eval")
+    for k in steps:
+        layer.train(k != "eval")
+        layer.zero_grad()
+        y = layer(ref[f"{c}/x/{k}"])
+        dx = layer.backward(ref[f"{c}/dout/{k}"])
+        np.testing.assert_allclose(to_host(y), ref[f"{c}/y/{k}"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(to_host(dx), ref[f"{c}/dx/{k}"], rtol=1e-10, atol=1e-12)
+        if f"{c}/dgamma/{k}" in ref:
+            np.testing.assert_allclose(to_host(layer.grads["gamma"]), ref[f"{c}/dgamma/{k}"],
+                                       rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(to_host(layer.grads["beta"]), ref[f"{c}/dbeta/{k}"],
+                                       rtol=1e-10, atol=1e-12)
+        if f"{c}/running_mean/{k}" in ref:
+            buf = layer.buffers()
+            for name in ("running_mean", "running_var"):
+                np.testing.assert_allclose(to_host(buf[name]), ref[f"{c}/{name}/{k}"],
+                                           rtol=1e-10, atol=1e-12)
+            assert int(buf["num_batches_tracked"]) == int(ref[f"{c}/num_batches_tracked/{k}"])
+
+
+def test_the_reference_fixture_is_there():
+    assert FIXTURE.exists(), "run tools/reference/normalization.py with torch 2.13"
+    assert len(_reference_cases()) >= 6
+
+
+# ----------------------------------------------------------------------------
+# BatchNorm: bad input
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"num_features": 0}, "num_features"),
+    ({"num_features": 2.0}, "num_features"),
+    ({"num_features": 3, "momentum": 1.5}, "momentum"),
+    ({"num_features": 3, "momentum": True}, "momentum"),
+    ({"num_features": 3, "eps": -1e-5}, "eps"),
+    ({"num_features": 3, "affine": "no"}, "affine"),
+    ({"num_features": 3, "track_running_stats": None}, "track_running_stats"),
+])
+def test_batchnorm_bad_arguments_are_named(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        nn.BatchNorm1d(**kw)
+
+
+def test_batchnorm_bad_input_is_named_and_changes_nothing():
+    layer = nn.BatchNorm1d(3)
+    before = layer.state_dict()
+    with pytest.raises(ValueError, match=r"C = 3 channels.*\(4, 5\)"):
+        layer(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"\(N, C\) or \(N, C, L\)"):
+        layer(np.ones((4, 3, 2, 2)))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        nn.BatchNorm2d(3)(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="more than 1 value per channel when training"):
+        layer(np.ones((1, 3)))
+    x = rand(4, 3)
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        layer(x)
+    for k, v in layer.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    layer.eval()(np.ones((1, 3)))          # one example is fine in evaluation mode
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.BatchNorm2d(3).backward(np.ones((2, 3, 1, 1)))
+
+
+# ----------------------------------------------------------------------------
+# NumPy / CuPy parity
+
+
+@pytest.mark.gpu
+def test_normalization_same_on_cpu_and_gpu():
+    import cupy
+
+    x = rand(6, 4, 3, 3, seed=1, scale=2.0)
+    results = {}
+    for device in ("cpu", "gpu"):
+        previous = backend.device()
+        backend.use(device)
+        try:
+            model = nn.Sequential(nn.BatchNorm2d(4), nn.Flatten(), nn.Dense(36, 8, rng=0),
+                                  nn.LayerNorm(8), nn.BatchNorm1d(8, momentum=None))
+            for layer in model.layers:
+                if layer.params and not isinstance(layer, nn.Dense):
+                    randomize_affine(layer)
+            out = model(backend.asarray(x))
+            dx = model.backward(backend.asarray(rand(*out.shape, seed=2)))
+            if device == "gpu":
+                assert isinstance(out, cupy.ndarray)
+            model.eval()
+            out_eval = model(backend.asarray(x[:2]))
+            results[device] = (to_host(out), to_host(dx), to_host(out_eval),
+                               {k: to_host(g) for k, g in model.gradients().items()},
+                               model.state_dict())
+        finally:
+            backend.use(previous)
+    cpu, gpu = results["cpu"], results["gpu"]
+    for a, b in zip(cpu[:3], gpu[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    for k in cpu[3]:
+        np.testing.assert_allclose(cpu[3][k], gpu[3][k], rtol=1e-9, atol=1e-12)
+    for k in cpu[4]:
+        np.testing.assert_allclose(cpu[4][k], gpu[4][k], rtol=1e-9, atol=1e-12)

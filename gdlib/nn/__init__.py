@@ -26,7 +26,7 @@ from .layers import (
 )
 from .losses import BCEWithLogits, MSELoss, SoftmaxCrossEntropy
 from .module import Module, Sequential, get_default_dtype, resolve_dtype, set_default_dtype
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, Embedding
 from .seq2seq import LanguageModel, Seq2Seq, SequenceClassifier
 from .training import accuracy, fit, predict
@@ -39,5 +39,5 @@ __all__ = [
     "Conv2D", "MaxPool2D", "AvgPool2D", "im2col", "col2im", "fit", "predict", "accuracy",
     "Embedding", "RNN", "GRU", "LSTM", "AdditiveAttention", "DotAttention", "masked_softmax",
     "SequenceClassifier", "LanguageModel", "Seq2Seq",
-    "LayerNorm",
+    "LayerNorm", "BatchNorm1d", "BatchNorm2d",
 ]

@@ -106,11 +106,16 @@ class Module:
     training : bool
         ``True`` after :meth:`train` (the default), ``False`` after :meth:`eval`;
         layers such as dropout behave differently.
+
+    Buffers (:meth:`add_buffer`) are arrays a layer updates itself, not the
+    optimizer, such as batch normalisation's running mean: saved by
+    :meth:`state_dict` with the parameters, never in :meth:`parameters`.
     """
 
     def __init__(self):
         self.params: dict = {}
         self.grads: dict = {}
+        self._buffers: dict = {}
         self.training = True
 
     # -- to write in subclasses ---------------------------------------------
@@ -133,6 +138,16 @@ class Module:
         self.grads[name] = xp.zeros_like(value)
         return value
 
+    def add_buffer(self, name: str, value):
+        """Register ``value`` (moved to the backend) as a buffer: saved, not trained."""
+        value = asarray(value)
+        self._buffers[name] = value
+        return value
+
+    def buffers(self) -> dict:
+        """Every buffer of the module tree, by dotted name (the arrays themselves)."""
+        return self._collect("_buffers")
+
     def children(self):
         """Yield ``(name, module)`` for the direct sub-modules, in attribute order."""
         for name, value in vars(self).items():
@@ -152,7 +167,7 @@ class Module:
     def _collect(self, which: str) -> dict:
         out = {}
         for prefix, module in self.modules():
-            for key, value in getattr(module, which).items():
+            for key, value in getattr(module, which, {}).items():
                 out[f"{prefix}.{key}" if prefix else key] = value
         return out
 
@@ -194,15 +209,18 @@ class Module:
         return self.train(False)
 
     # -- saving ------------------------------------------------------------
+    def _state(self) -> dict:
+        return {**self.parameters(), **self.buffers()}
+
     def state_dict(self) -> dict:
-        """Host (NumPy) copies of every parameter, by dotted name."""
-        return {k: numpy.array(to_host(v), copy=True) for k, v in self.parameters().items()}
+        """Host (NumPy) copies of every parameter and buffer, by dotted name."""
+        return {k: numpy.array(to_host(v), copy=True) for k, v in self._state().items()}
 
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays from :meth:`state_dict` into the parameters, in place.
 
-        All or nothing: the keys must be exactly the model's parameter names and
-        every array must have its parameter's shape, hold real numbers and be
+        All or nothing: the keys must be exactly the model's parameter and
+        buffer names and every array must have its parameter's shape, hold real numbers and be
         finite; everything is checked before the first parameter is written, so
         a state that does not fit raises and leaves the model untouched.
         """
@@ -211,7 +229,7 @@ class Module:
                 f"state must be a dict of arrays as returned by state_dict(), got "
                 f"{type(state).__name__}."
             )
-        params = self.parameters()
+        params = self._state()
         missing = sorted(set(params) - set(state))
         unexpected = sorted(map(str, set(state) - set(params)))
         if missing or unexpected:

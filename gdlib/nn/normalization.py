@@ -46,7 +46,7 @@ from . import init as _init
 from .layers import _as_float, _no_forward, check_dout
 from .module import Module, resolve_dtype
 
-__all__ = ["LayerNorm"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
 
 
 def _check_eps(layer: str, eps):
@@ -179,3 +179,186 @@ class LayerNorm(Module):
         if self.bias:
             self.grads["beta"] += dout.sum(axis=lead)          # dL/dbeta = sum delta
         return _normalize_backward(dout * self.params["gamma"], x_hat, inv_std, axes)
+
+
+# ----------------------------------------------------------------------------
+# BatchNorm
+
+
+class _BatchNorm(Module):
+    r"""Batch normalisation over every axis but the channel axis 1.
+
+    Subclasses set ``_ndims`` (the input ranks they accept) and ``_layout``
+    (the shape, in words, for messages).
+    """
+
+    _ndims: tuple = ()
+    _layout: str = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, numpy.integer)) \
+                or num_features < 1:
+            raise ValueError(f"{name}: num_features must be a positive int (the number of "
+                             f"channels C), got {num_features!r}.")
+        if momentum is not None and (isinstance(momentum, (bool, numpy.bool_))
+                                     or not isinstance(momentum, Real)
+                                     or not 0 <= momentum <= 1):
+            raise ValueError(f"{name}: momentum must be a number in [0, 1] (the weight of the "
+                             "new batch in the running statistics) or None (a plain average "
+                             f"over all batches), got {momentum!r}.")
+        self.num_features = int(num_features)
+        self.eps = _check_eps(name, eps)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine = _check_flag(name, "affine", affine)
+        self.track_running_stats = _check_flag(name, "track_running_stats",
+                                               track_running_stats)
+        self.dtype = resolve_dtype(dtype)
+        C = self.num_features
+        if self.affine:
+            self.add_param("gamma", _init.zeros((C,), self.dtype) + 1)
+            self.add_param("beta", _init.zeros((C,), self.dtype))
+        if self.track_running_stats:
+            self.add_buffer("running_mean", _init.zeros((C,), self.dtype))
+            self.add_buffer("running_var", _init.zeros((C,), self.dtype) + 1)
+            self.add_buffer("num_batches_tracked", numpy.zeros((), dtype=numpy.int64))
+        self._cache = None
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum}, " \
+               f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+
+    def _check_input(self, x):
+        name = type(self).__name__
+        x = _as_float(name, x, self.dtype)
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}(num_features={self.num_features}) expects inputs of shape "
+                f"{self._layout} with C = {self.num_features} channels on axis 1, got "
+                f"{tuple(x.shape)}."
+            )
+        return x
+
+    def _channel(self, v, ndim):
+        """A per-channel vector shaped ``(1, C, 1, ...)`` to broadcast against the input."""
+        return v.reshape((1, self.num_features) + (1,) * (ndim - 2))
+
+    def forward(self, x):
+        x = self._check_input(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        m = x.size // self.num_features          # numbers per channel
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            if self.training and m == 1:
+                raise ValueError(
+                    f"{type(self).__name__}: expected more than 1 value per channel when "
+                    f"training, got input of shape {tuple(x.shape)}; use a batch of at least "
+                    "2 examples, or model.eval() to use the running statistics."
+                )
+            x_hat, inv_std, mu, var = _normalize(x, axes, self.eps)
+            if self.training and self.track_running_stats:
+                self._update_running(mu.reshape(-1), var.reshape(-1), m)
+        else:
+            mu = self._channel(self._buffers["running_mean"], x.ndim)
+            inv_std = 1.0 / xp.sqrt(self._channel(self._buffers["running_var"], x.ndim)
+                                    + self.eps)
+            x_hat = (x - mu) * inv_std
+        self._cache = (x_hat, inv_std, axes, use_batch)
+        if not self.affine:
+            return x_hat
+        return x_hat * self._channel(self.params["gamma"], x.ndim) \
+            + self._channel(self.params["beta"], x.ndim)
+
+    def _update_running(self, mean, var, m):
+        r"""``running = (1 - f) running + f batch``, the variance unbiased (``m/(m-1)``).
+
+        ``f`` is ``momentum``, or ``1/num_batches_tracked`` (a plain average of all
+        batches so far) when ``momentum`` is None, as ``torch.nn.BatchNorm1d`` does.
+        """
+        b = self._buffers
+        b["num_batches_tracked"][...] = b["num_batches_tracked"] + 1
+        f = self.momentum if self.momentum is not None \
+            else 1.0 / float(b["num_batches_tracked"])
+        b["running_mean"][...] = (1 - f) * b["running_mean"] + f * mean
+        b["running_var"][...] = (1 - f) * b["running_var"] + f * var * (m / (m - 1))
+
+    def backward(self, dout):
+        name = type(self).__name__
+        if self._cache is None:
+            raise _no_forward(name)
+        x_hat, inv_std, axes, use_batch = self._cache
+        dout = check_dout(name, dout, x_hat.shape)
+        if self.affine:
+            self.grads["gamma"] += (dout * x_hat).sum(axis=axes)   # sum delta x_hat
+            self.grads["beta"] += dout.sum(axis=axes)              # sum delta
+            g = dout * self._channel(self.params["gamma"], dout.ndim)
+        else:
+            g = dout
+        if not use_batch:                        # fixed statistics: an affine map
+            return g * inv_std
+        return _normalize_backward(g, x_hat, inv_std, axes)
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalisation of ``(N, C)`` or ``(N, C, L)`` inputs (Ioffe and Szegedy, 2015).
+
+    In training mode each channel is standardised with the mean and biased
+    variance of the batch (over ``N``, and ``L`` if present), then scaled by
+    ``gamma`` and shifted by ``beta``, and the running statistics move towards
+    the batch's:
+
+    .. math:: \hat\mu \leftarrow (1 - m)\,\hat\mu + m\,\mu_B, \qquad
+              \hat\sigma^2 \leftarrow (1 - m)\,\hat\sigma^2 + m\,\tfrac{n}{n-1}\sigma_B^2,
+
+    with ``m`` = ``momentum`` and ``n`` the numbers per channel: the running
+    variance takes the *unbiased* batch variance while the normalisation uses
+    the biased one, exactly as ``torch.nn.BatchNorm1d`` documents ("the running
+    sum is calculated via the unbiased estimator", PyTorch 2.x docs). In
+    evaluation mode (:meth:`~gdlib.nn.Module.eval`) the running statistics
+    replace the batch's, so the layer is a fixed affine map of each example.
+
+    Backward in training mode is the compact formula of the module docstring
+    with means over the batch; in evaluation mode it is
+    :math:`\partial L/\partial x = \gamma\,\delta / \sqrt{\hat\sigma^2 + \epsilon}`.
+
+    Parameters
+    ----------
+    num_features : int
+        ``C``, the number of channels (axis 1).
+    eps : float, default 1e-5
+    momentum : float in [0, 1] or None, default 0.1
+        Weight of the new batch in the running statistics; ``None``: the plain
+        average over all batches seen (weight ``1/num_batches_tracked``).
+    affine : bool, default True
+        Learn ``gamma`` (starts at 1) and ``beta`` (starts at 0), shape ``(C,)``.
+    track_running_stats : bool, default True
+        Keep the buffers ``running_mean`` (starts at 0), ``running_var`` (starts
+        at 1) and ``num_batches_tracked``; without them evaluation also uses
+        batch statistics.
+    dtype : str or dtype, optional
+        Default: :func:`gdlib.nn.get_default_dtype` (float32).
+
+    Raises
+    ------
+    ValueError
+        In training mode, for a batch with a single value per channel (``N = 1``
+        without ``L``): its variance is zero, as ``torch`` refuses too.
+    """
+
+    _ndims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalisation of ``(N, C, H, W)`` images (Ioffe and Szegedy, 2015).
+
+    The same as :class:`BatchNorm1d`, each channel standardised over the batch
+    and every pixel (``N H W`` numbers), as after a :class:`~gdlib.nn.Conv2D`:
+    one ``gamma`` and ``beta`` per channel, ``torch.nn.BatchNorm2d``'s running
+    statistics. Same parameters as :class:`BatchNorm1d`.
+    """
+
+    _ndims = (4,)
+    _layout = "(N, C, H, W)"
