@@ -269,13 +269,17 @@ def _wants_metric(scheduler) -> bool:
 
 
 def _step_kind(opt) -> str:
-    """``'closure'`` (L-BFGS), ``'hessian'`` (Newton) or ``'grad'`` (the rest)."""
+    """``'closure'`` (L-BFGS), ``'grads+closure'`` (SAM), ``'hessian'`` (Newton) or ``'grad'``.
+
+    ``'grads+closure'``: ``step(grads, closure)`` takes the gradient at the current
+    point and a closure that recomputes ``(loss, grads)`` wherever the parameters are.
+    """
     try:
         names = inspect.signature(opt.step).parameters
     except (TypeError, ValueError):
         return "grad"
     if "closure" in names:
-        return "closure"
+        return "grads+closure" if "grads" in names else "closure"
     if "hessian" in names:
         return "hessian"
     return "grad"
@@ -349,6 +353,13 @@ def _overflow_error(exc, step: int, lr, opt, history, source: str) -> Exception:
 def _clip(grads, max_norm: float) -> float:
     """Scale ``grads`` in place so that their global norm is at most ``max_norm``."""
     return clip_grad_norm_(grads, max_norm)
+
+
+def _clipped(loss_grads: tuple, max_norm) -> tuple:
+    """``(loss, grads)`` with ``grads`` clipped in place to ``max_norm`` (None: unchanged)."""
+    if max_norm is not None:
+        _clip(loss_grads[1], max_norm)
+    return loss_grads
 
 
 # ----------------------------------------------------------------------------
@@ -636,6 +647,8 @@ def minimize(f, x0=None, optimizer="gd", steps=1000, tol=1e-8, grad=None, schedu
                         opt.step(closure)
                         # L-BFGS returns without moving once its own tolerances are met.
                         stalled = bool((x == before).all())
+                    elif kind == "grads+closure":
+                        opt.step(perturb(g), lambda: (value(x), perturb(grad(x))))
                     elif kind == "hessian":
                         opt.step(perturb(g), hessian(x))
                     else:
@@ -853,6 +866,7 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
         batch_size = check_int("batch_size", batch_size, minimum=1)
 
     opt = make_optimizer(optimizer, params, **hyper)
+    kind = _step_kind(opt)
     if opt is optimizer and {id(a) for a in _leaves(params)} != {id(p) for p in opt.params}:
         raise ValueError(
             f"the optimizer given ({opt!r}) updates other arrays than params, so training would "
@@ -918,7 +932,11 @@ def train(params, loss_and_grad, optimizer, data=None, epochs=1, batch_size=None
                 if clip is not None:
                     _clip(grads, clip)
                 try:
-                    opt.step(grads)
+                    if kind == "grads+closure":      # SAM: the same batch, at other parameters
+                        opt.step(grads, lambda b=batch: _clipped(_call_loss_and_grad(
+                            loss_and_grad, params, b), clip))
+                    else:
+                        opt.step(grads)
                 except GradientOverflowError as exc:
                     raise _overflow_error(exc, k, lr, opt, history,
                                           "your inputs or initial point give") from exc

@@ -24,12 +24,13 @@ from .nadam import NAdam
 from .newton import Newton
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .sam import SAM
 from .schedule_free import ScheduleFreeAdamW
 from .sgd import GD, SGD
 
 __all__ = ["Optimizer", "GD", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
            "Adamax", "NAdam", "RAdam", "Lion", "Muon", "ScheduleFreeAdamW", "Adafactor", "Newton",
-           "LBFGS", "LARS", "LAMB", "REGISTRY", "create"]
+           "LBFGS", "LARS", "LAMB", "SAM", "REGISTRY", "create"]
 
 #: Optimizers by lower-case name.
 REGISTRY: dict[str, type[Optimizer]] = {
@@ -53,6 +54,7 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "lbfgs": LBFGS,
     "lars": LARS,
     "lamb": LAMB,
+    "sam": SAM,
 }
 
 
