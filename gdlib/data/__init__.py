@@ -6,6 +6,8 @@
   length-bucketed batches.
 - :mod:`gdlib.data.corpora`: the shipped sentiment and English-French corpora (seeded
   generators from hand-written grammars; the TSV files they wrote).
+- :mod:`gdlib.data.detection`: digits placed on a larger canvas with their boxes (a seeded
+  object-detection set; test canvases use digit images no training canvas uses).
 - :mod:`gdlib.data.download`: download once, verify SHA-256, cache; safe archive extraction.
 - :mod:`gdlib.data.public`: IMDb, SST-2, Anki and Tatoeba sentence pairs (the way to go
   further; never needed by the lessons).
@@ -21,6 +23,7 @@ from .corpora import (
     load_sentiment,
     load_translation,
 )
+from .detection import DetectionSet, make_digit_canvases
 from .download import (
     ArchiveError,
     CacheDirError,
@@ -56,6 +59,8 @@ __all__ = [
     "load_diabetes", "load_breast_cancer", "load_digits",
     # text
     "tokenize", "Vocab", "SPECIALS", "pad_batch", "bag_of_words", "batches", "bucket_batches",
+    # detection
+    "DetectionSet", "make_digit_canvases",
     # download
     "fetch", "extract", "data_home", "sha256sum", "DownloadError", "ChecksumError",
     "ArchiveError", "CacheDirError",
