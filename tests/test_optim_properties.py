@@ -42,7 +42,8 @@ def _takes(name: str, arg: str) -> bool:
 
 
 def _no_decay(name: str) -> dict:
-    return {"weight_decay": 0.0} if _takes(name, "weight_decay") else {}
+    # ASGD's lambd shrinks the weights on every step, like a weight decay.
+    return {k: 0.0 for k in ("weight_decay", "lambd") if _takes(name, k)}
 
 
 def _quadratic(seed: int, n: int, low: float, high: float):
@@ -111,6 +112,8 @@ CONVERGENCE = {
     "muon": ({"lr": 0.2, "weight_decay": 0.0}, 0.98),
     "schedulefreeadamw": ({"lr": 0.5, "betas": (0.95, 0.999)}, None),
     "adafactor": ({"lr": 0.3}, 0.99),
+    "rprop": ({"lr": 0.1}, None),
+    "asgd": ({"lr": 0.6, "lambd": 0.0, "t0": 100}, None),
 }
 STEPS = 400
 TOL = 1e-3   # max |x - x*| after STEPS steps, from a start up to 3 away per coordinate

@@ -36,6 +36,7 @@ def _load():
                 "grads": z[f"{name}/grads"],
                 "params": z[f"{name}/params"],
                 "meta": json.loads(str(z[f"{name}/meta"])),
+                "ax": z[f"{name}/ax"] if f"{name}/ax" in z.files else None,   # ASGD's average
             }
             for name in names
         }
@@ -57,7 +58,7 @@ def _rel_error(got, want) -> float:
 def test_fixture_covers_every_classic_optimizer():
     covered = {c["meta"]["optimizer"] for c in CASES.values()}
     want = {"gd", "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam",
-            "radam"}
+            "radam", "rprop", "asgd"}
     assert want <= covered, f"no torch reference for {sorted(want - covered)}"
     assert TORCH_VERSION.startswith("2.")
     for name, case in CASES.items():
@@ -82,6 +83,21 @@ def test_replay_matches_torch(name, fused, monkeypatch):
         )
     # The trajectory really moved, so agreement is not trivial.
     assert _rel_error(case["params"][-1], case["x0"]) > 1e-2
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if CASES[n]["ax"] is not None))
+def test_asgd_average_matches_torch(name):
+    """ASGD's running average (torch's ``state["ax"]``) at every step, from ``average()``."""
+    case = CASES[name]
+    x = case["x0"].copy()
+    opt = _make(case, x)
+    for step, (g, want) in enumerate(zip(case["grads"], case["ax"]), start=1):
+        opt.step(g)
+        err = _rel_error(opt.average(), want)
+        assert err <= RTOL, f"{name}: step {step}, average off by {err:.3g} (relative)"
+    t0 = case["meta"]["hyper"].get("t0", 1e6)
+    if t0 < len(case["grads"]) - 1:                  # the average really averaged
+        assert _rel_error(case["ax"][-1], case["params"][-1]) > 1e-3
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -14,6 +14,7 @@ from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .base import Optimizer
 from .lamb import LAMB
 from .lars import LARS
@@ -24,13 +25,15 @@ from .nadam import NAdam
 from .newton import Newton
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sam import SAM
 from .schedule_free import ScheduleFreeAdamW
 from .sgd import GD, SGD
 
 __all__ = ["Optimizer", "GD", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
            "Adamax", "NAdam", "RAdam", "Lion", "Muon", "ScheduleFreeAdamW", "Adafactor", "Newton",
-           "LBFGS", "LARS", "LAMB", "SAM", "REGISTRY", "create"]
+           "LBFGS", "Rprop", "ASGD", "LARS", "LAMB", "SAM",
+           "REGISTRY", "create"]
 
 #: Optimizers by lower-case name.
 REGISTRY: dict[str, type[Optimizer]] = {
@@ -52,6 +55,8 @@ REGISTRY: dict[str, type[Optimizer]] = {
     "adafactor": Adafactor,
     "newton": Newton,
     "lbfgs": LBFGS,
+    "rprop": Rprop,
+    "asgd": ASGD,
     "lars": LARS,
     "lamb": LAMB,
     "sam": SAM,

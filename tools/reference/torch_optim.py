@@ -14,7 +14,8 @@ the chaos of recomputing gradients.
 Output: ``tests/fixtures/optim_torch.npz`` with, per case ``c``,
 ``c/x0`` (initial parameters), ``c/grads`` (steps, *shape), ``c/params``
 (steps, *shape) and ``c/meta`` (JSON: gdlib name, torch class, hyper-parameters,
-problem), plus ``cases`` (JSON list of case names) and ``torch_version``.
+problem), for ASGD also ``c/ax`` (steps, *shape: torch's running average),
+plus ``cases`` (JSON list of case names) and ``torch_version``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,19 @@ CASES = [
       "eps": 1e-3}, "lstsq", 1),
     ("radam-l2-lstsq", "radam", "RAdam",
      {"lr": 0.05, "betas": [0.8, 0.95], "weight_decay": 0.05, "maximize": True}, "lstsq", -1),
+    # Rprop: the sign-change rule shows on Rosenbrock's curved valley; a tight clip range
+    # (both ends reached) on lstsq.
+    ("rprop-default-rosenbrock", "rprop", "Rprop", {}, "rosenbrock", 1),
+    ("rprop-etas-clip-lstsq", "rprop", "Rprop",
+     {"lr": 0.05, "etas": [0.3, 1.5], "step_sizes": [1e-3, 0.1]}, "lstsq", 1),
+    ("rprop-maximize-lstsq", "rprop", "Rprop", {"lr": 0.01, "maximize": True}, "lstsq", -1),
+    # ASGD: the default t0 = 1e6 never averages in 60 steps; t0 = 10 starts the average at
+    # step 11, and a large lambd makes the step-size decay visible.
+    ("asgd-default-lstsq", "asgd", "ASGD", {"lr": 0.1}, "lstsq", 1),
+    ("asgd-average-wd-lstsq", "asgd", "ASGD",
+     {"lr": 0.2, "lambd": 0.5, "alpha": 0.6, "t0": 10, "weight_decay": 0.02}, "lstsq", 1),
+    ("asgd-maximize-rosenbrock", "asgd", "ASGD",
+     {"lr": 5e-4, "lambd": 1e-2, "t0": 5, "maximize": True}, "rosenbrock", -1),
 ]
 
 
@@ -116,7 +130,7 @@ def run_case(torch_class: str, hyper: dict, problem: str, sign: int):
     x = torch.tensor(x0.copy(), requires_grad=True)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()}
     opt = getattr(torch.optim, torch_class)([x], **kwargs)
-    grads, params = [], []
+    grads, params, averages = [], [], []
     for _ in range(STEPS):
         opt.zero_grad()
         loss = sign * f(x)
@@ -124,14 +138,17 @@ def run_case(torch_class: str, hyper: dict, problem: str, sign: int):
         grads.append(x.grad.detach().clone().numpy())
         opt.step()
         params.append(x.detach().clone().numpy())
-    return x0.copy(), np.stack(grads), np.stack(params)
+        if "ax" in opt.state[x]:                      # ASGD's running average
+            averages.append(opt.state[x]["ax"].detach().clone().numpy())
+    extra = {"ax": np.stack(averages)} if averages else {}
+    return x0.copy(), np.stack(grads), np.stack(params), extra
 
 
 def main() -> None:
     data = {"torch_version": np.array(torch.__version__), "steps": np.array(STEPS)}
     names = []
     for case, gd_name, torch_class, hyper, problem, sign in CASES:
-        x0, grads, params = run_case(torch_class, hyper, problem, sign)
+        x0, grads, params, extra = run_case(torch_class, hyper, problem, sign)
         moved = np.abs(params[-1] - x0).max()
         if not (np.all(np.isfinite(params)) and moved < 10):
             raise SystemExit(f"{case}: the trajectory diverged, pick a smaller lr")
@@ -142,6 +159,8 @@ def main() -> None:
         data[f"{case}/grads"] = grads
         data[f"{case}/params"] = params
         data[f"{case}/meta"] = np.array(json.dumps(meta))
+        for key, value in extra.items():
+            data[f"{case}/{key}"] = value
         names.append(case)
     data["cases"] = np.array(json.dumps(names))
     OUT.parent.mkdir(parents=True, exist_ok=True)
