@@ -78,6 +78,7 @@ __all__ = [
     "LaunchResult", "launch", "report", "find_mpiexec", "world", "SerialComm",
     "shard_bounds", "ring_allreduce", "simulate_ring_allreduce", "allreduce_mean",
     "DataParallel", "ShardedAdam", "check_replicas", "INSTALL_HINT",
+    "allreduce_time", "fit_alpha_beta",
 ]
 
 INSTALL_HINT = ("install an MPI and mpi4py into this Python: `pip install mpich mpi4py` "
@@ -288,6 +289,50 @@ def ring_allreduce(comm, x, op: str = "sum"):
     if op == "mean":
         buf /= K
     return buf.reshape(x.shape)
+
+
+# ----------------------------------------------------------------------------
+# The alpha-beta cost model
+
+
+def allreduce_time(n_bytes, K: int, alpha: float, beta: float, algorithm: str = "ring"):
+    r"""Predicted seconds of an all-reduce of ``n_bytes`` over K ranks (Hockney's α-β model).
+
+    A message of m bytes costs :math:`\alpha + m\beta` (latency plus bytes over
+    bandwidth). Then (Thakur, Rabenseifner and Gropp, 2005; Patarasuk and Yuan, 2009)
+
+    - ``"ring"``: :math:`2(K-1)\,\alpha + 2\frac{K-1}{K}\, n\beta` (2(K-1) steps of n/K bytes:
+      bandwidth-optimal, latency grows with K);
+    - ``"tree"``: :math:`2\lceil\log_2 K\rceil(\alpha + n\beta)` (a binomial-tree reduce, then
+      a broadcast, whole messages: few steps, but every step carries all n bytes).
+
+    ``n_bytes`` may be an array. K = 1 costs nothing.
+    """
+    n = numpy.asarray(n_bytes, dtype=float)
+    if K <= 1:
+        return numpy.zeros_like(n)
+    if algorithm == "ring":
+        return 2 * (K - 1) * alpha + 2 * (K - 1) / K * n * beta
+    if algorithm == "tree":
+        return 2 * math.ceil(math.log2(K)) * (alpha + n * beta)
+    raise ValueError(f"algorithm must be 'ring' or 'tree', got {algorithm!r}.")
+
+
+def fit_alpha_beta(n_bytes, seconds, K: int) -> tuple[float, float]:
+    r"""Fit α (s) and β (s/byte) of the ring model to measured all-reduce times.
+
+    A least-squares line :math:`T = a + b\,n` through the points, weighted by
+    1/T so that the small messages (latency) count as much as the large ones
+    (bandwidth); then :math:`\alpha = a / (2(K-1))`, :math:`\beta = b K / (2(K-1))`.
+    """
+    n = numpy.asarray(n_bytes, dtype=float)
+    t = numpy.asarray(seconds, dtype=float)
+    if K < 2 or n.shape != t.shape or n.size < 2:
+        raise ValueError("fit_alpha_beta needs K >= 2 and at least two (size, time) pairs.")
+    w = 1 / t
+    A = numpy.stack([numpy.ones_like(n), n], axis=1) * w[:, None]
+    (a, b), *_ = numpy.linalg.lstsq(A, t * w, rcond=None)
+    return max(float(a), 0.0) / (2 * (K - 1)), max(float(b), 0.0) * K / (2 * (K - 1))
 
 
 # ----------------------------------------------------------------------------

@@ -75,3 +75,29 @@ def test_models_are_float32_and_the_default_dtype_is_restored(train_speed):
     for t in tasks:
         dtypes = {str(p.dtype) for p in t.model.parameters().values()}
         assert dtypes == {"float32"}, f"{t.name}: {dtypes}"
+
+
+# -- benchmarks/allreduce.py: MPI all-reduce and data-parallel steps -----------------------
+
+ALLREDUCE = Path(__file__).resolve().parents[1] / "benchmarks" / "allreduce.py"
+
+
+def test_allreduce_quick_run_fits_the_model_and_prints_ratios(capsys):
+    from gdlib import distributed
+
+    try:
+        distributed.find_mpiexec()
+    except distributed.MPIUnavailableError as exc:
+        pytest.skip(str(exc))
+    spec = importlib.util.spec_from_file_location("allreduce_bench", ALLREDUCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--quick"])
+    text = capsys.readouterr().out
+
+    assert out["alpha"] >= 0 and out["beta"] > 0 and math.isfinite(out["beta"])
+    assert len(out["ratios"]) == len(out["allreduce"]["sizes"]) == 3
+    assert all(r > 0 and math.isfinite(r) for r in out["ratios"])
+    assert [row["K"] for row in out["steps"]] == [1, 2]
+    assert out["steps"][0]["speedup"] == 1.0
+    assert "MPI/model" in text and "meas/model" in text and "machine :" in text
