@@ -11,6 +11,8 @@
 - :mod:`gdlib.data.download`: download once, verify SHA-256, cache; safe archive extraction.
 - :mod:`gdlib.data.public`: IMDb, SST-2, Anki and Tatoeba sentence pairs (the way to go
   further; never needed by the lessons).
+- :mod:`gdlib.data.speech`: the shipped spoken-digit corpus (eSpeak NG voices, test voices
+  held out) and the Free Spoken Digit Dataset's loader.
 
 scikit-learn is imported only when a tabular loader is called.
 """
@@ -35,6 +37,7 @@ from .download import (
     sha256sum,
 )
 from .public import LabeledText, load_anki_pairs, load_imdb, load_sst2, load_tatoeba
+from .speech import SpokenDigits, load_fsdd, load_spoken_digits
 from .tabular import (
     Split,
     StandardScaler,
@@ -69,4 +72,6 @@ __all__ = [
     "generate_sentiment", "generate_translation",
     # public datasets
     "LabeledText", "load_imdb", "load_sst2", "load_anki_pairs", "load_tatoeba",
+    # speech
+    "SpokenDigits", "load_spoken_digits", "load_fsdd",
 ]
