@@ -384,3 +384,68 @@ def test_normalization_same_on_cpu_and_gpu():
         np.testing.assert_allclose(cpu[3][k], gpu[3][k], rtol=1e-9, atol=1e-12)
     for k in cpu[4]:
         np.testing.assert_allclose(cpu[4][k], gpu[4][k], rtol=1e-9, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# Scale invariance: effective learning rate and the equilibrium norm
+
+
+def test_scale_invariant_weight_gradient_is_orthogonal_and_scales_as_one_over_c():
+    x = rand(16, 5, seed=2)
+    dense, bn = nn.Dense(5, 4, bias=False, rng=0), nn.BatchNorm1d(4, eps=1e-12)
+    W = dense.params["W"]
+    dout = rand(16, 4, seed=3)
+
+    def grad_at(scale):
+        W0 = W.copy()
+        W[...] = W0 * scale
+        dense.zero_grad()
+        bn.zero_grad()
+        out = bn(dense(x))
+        dense.backward(bn.backward(dout))
+        W[...] = W0
+        return to_host(out), to_host(dense.grads["W"]).copy()
+
+    y1, g1 = grad_at(1.0)
+    y3, g3 = grad_at(3.0)
+    np.testing.assert_allclose(y3, y1, rtol=1e-9, atol=1e-10)     # L(3w) = L(w)
+    np.testing.assert_allclose(g3, g1 / 3, rtol=1e-8, atol=1e-12)  # grad(3w) = grad(w)/3
+    assert abs((g1 * to_host(W)).sum()) < 1e-9 * np.abs(g1).sum()   # grad _|_ w
+
+
+def test_equilibrium_is_the_fixed_point_of_the_norm_recursion():
+    from gdlib.nn.normalization import (
+        effective_lr,
+        equilibrium_norm_sq,
+        equilibrium_relative_update,
+    )
+
+    lr, wd, ghat_sq = 0.5, 0.4, 9.0
+    assert equilibrium_norm_sq(lr, wd, ghat_sq) == pytest.approx(2.5, rel=1e-12)
+    for lr, wd, ghat_sq in [(0.5, 0.4, 9.0), (1.0, 0.01, 0.3), (0.05, 1e-3, 2.0)]:
+        w2 = 1.0
+        for _ in range(200_000):
+            new = (1 - lr * wd) ** 2 * w2 + lr ** 2 * ghat_sq / w2
+            if abs(new - w2) < 1e-15 * w2:
+                break
+            w2 = new
+        assert equilibrium_norm_sq(lr, wd, ghat_sq) == pytest.approx(w2, rel=1e-9)
+        rel = lr * np.sqrt(ghat_sq / w2) / np.sqrt(w2)          # lr ||g|| / ||w||
+        assert equilibrium_relative_update(lr, wd) == pytest.approx(rel, rel=1e-9)
+    assert effective_lr(0.5, np.array([[1.0, 2.0], [0.0, 1.0]])) == pytest.approx(0.5 / 6)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda f: f.equilibrium_norm_sq(0.0, 0.1, 1.0), "lr"),
+    (lambda f: f.equilibrium_norm_sq(0.1, -1.0, 1.0), "weight_decay"),
+    (lambda f: f.equilibrium_norm_sq(0.1, 0.1, float("nan")), "unit_grad_sq"),
+    (lambda f: f.equilibrium_norm_sq(2.0, 0.5, 1.0), "lr \\* weight_decay"),
+    (lambda f: f.equilibrium_relative_update(1.0, True), "weight_decay"),
+    (lambda f: f.effective_lr(0.1, np.zeros(3)), "weight"),
+    (lambda f: f.effective_lr("0.1", np.ones(3)), "lr"),
+])
+def test_equilibrium_helpers_name_bad_arguments(call, match):
+    from gdlib.nn import normalization
+
+    with pytest.raises(ValueError, match=match):
+        call(normalization)

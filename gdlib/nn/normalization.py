@@ -32,6 +32,14 @@ the means taken over the group. The first correction removes what moves the mean
 (which normalisation undoes), the second what only changes the scale. So the
 gradient is orthogonal to the constant vector and to :math:`\hat x` within each
 group.
+
+Scale invariance. A weight ``w`` whose output is normalised (a bias-free
+:class:`~gdlib.nn.Dense` before a batch normalisation) changes nothing when it
+is scaled, :math:`L(c\,w) = L(w)` for :math:`c > 0`. So its gradient is
+orthogonal to it and shrinks as it grows, :math:`\nabla L(c\,w) = \nabla L(w)/c`,
+and the direction :math:`w/\|w\|` moves as under SGD with the **effective
+learning rate** :math:`\eta/\|w\|^2` (van Laarhoven, 2017). Weight decay and the
+gradient's push balance where :func:`equilibrium_norm_sq` says (Wan et al., 2021).
 """
 
 from __future__ import annotations
@@ -41,12 +49,13 @@ from numbers import Real
 
 import numpy
 
-from ..backend import xp
+from ..backend import to_host, xp
 from . import init as _init
 from .layers import _as_float, _no_forward, check_dout
 from .module import Module, resolve_dtype
 
-__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "effective_lr", "equilibrium_norm_sq",
+           "equilibrium_relative_update"]
 
 
 def _check_eps(layer: str, eps):
@@ -362,3 +371,111 @@ class BatchNorm2d(_BatchNorm):
 
     _ndims = (4,)
     _layout = "(N, C, H, W)"
+
+
+# ----------------------------------------------------------------------------
+# Scale-invariant weights under SGD with weight decay
+
+
+def _positive(name: str, value, allow_zero: bool = False) -> float:
+    if isinstance(value, (bool, numpy.bool_)) or not isinstance(value, Real) \
+            or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        need = "a number >= 0" if allow_zero else "a positive number"
+        raise ValueError(f"{name} must be {need}, got {value!r}.")
+    return float(value)
+
+
+def effective_lr(lr: float, weight) -> float:
+    r"""The effective learning rate :math:`\eta / \|w\|^2` of a scale-invariant weight.
+
+    For :math:`L(c\,w) = L(w)` the gradient at :math:`w` is
+    :math:`\hat g/\|w\|` with :math:`\hat g` the gradient at the unit-norm
+    :math:`w/\|w\|`, and the step :math:`\eta\,\hat g/\|w\|` moves the
+    direction :math:`w/\|w\|` by :math:`(\eta/\|w\|^2)\,\hat g`: SGD on the
+    sphere with learning rate :math:`\eta/\|w\|^2` (van Laarhoven, 2017).
+
+    Parameters
+    ----------
+    lr : float
+        :math:`\eta > 0`.
+    weight : array
+        The weight (any shape: its squared entries are summed).
+
+    Returns
+    -------
+    float
+    """
+    lr = _positive("lr", lr)
+    w = numpy.asarray(to_host(weight) if hasattr(weight, "shape") else weight, dtype=float)
+    norm_sq = float(numpy.sum(w * w))
+    if not math.isfinite(norm_sq) or norm_sq <= 0:
+        raise ValueError(f"weight must be finite and not all zero, got squared norm {norm_sq}.")
+    return lr / norm_sq
+
+
+def equilibrium_norm_sq(lr: float, weight_decay: float, unit_grad_sq: float) -> float:
+    r"""Where :math:`\|w\|^2` settles for a scale-invariant weight under SGD with weight decay.
+
+    SGD with weight decay :math:`\lambda`, :math:`w \leftarrow (1 - \eta\lambda)\,w
+    - \eta\,g`, with :math:`g \perp w` and :math:`\|g\| = \|\hat g\|/\|w\|`
+    (scale invariance), changes the squared norm by Pythagoras:
+
+    .. math:: \|w_{t+1}\|^2 = (1-\eta\lambda)^2\,\|w_t\|^2
+              + \eta^2\,\|\hat g_t\|^2 / \|w_t\|^2 .
+
+    Its fixed point, with :math:`\|\hat g\|^2` replaced by its average
+    (van Laarhoven, 2017; Zhang et al., 2019; Wan et al., 2021), is
+
+    .. math:: \|w^\star\|^2 = \sqrt{\frac{\eta\,\overline{\|\hat g\|^2}}
+              {\lambda\,(2 - \eta\lambda)}}
+              \;\approx\; \sqrt{\frac{\eta}{2\lambda}}\;\|\hat g\| .
+
+    Parameters
+    ----------
+    lr : float
+        :math:`\eta > 0`.
+    weight_decay : float
+        :math:`\lambda > 0` with :math:`\eta\lambda < 1`.
+    unit_grad_sq : float
+        :math:`\overline{\|\hat g\|^2}`, the mean squared norm of the gradient
+        at the unit-norm weight (``||g||^2 * ||w||^2`` measured at any scale).
+
+    Returns
+    -------
+    float
+    """
+    lr = _positive("lr", lr)
+    weight_decay = _positive("weight_decay", weight_decay)
+    unit_grad_sq = _positive("unit_grad_sq", unit_grad_sq, allow_zero=True)
+    if lr * weight_decay >= 1:
+        raise ValueError(f"lr * weight_decay must be below 1 (the decay factor 1 - lr * "
+                         f"weight_decay must stay positive), got {lr * weight_decay:g}.")
+    return math.sqrt(lr * unit_grad_sq / (weight_decay * (2 - lr * weight_decay)))
+
+
+def equilibrium_relative_update(lr: float, weight_decay: float) -> float:
+    r"""The root-mean-square relative step :math:`\eta\|g\|/\|w\|` at the equilibrium.
+
+    From the recursion of :func:`equilibrium_norm_sq` at its fixed point,
+    :math:`\eta^2\|g\|^2/\|w\|^2 = 1 - (1-\eta\lambda)^2`, so
+
+    .. math:: \frac{\eta\,\|g\|}{\|w\|} = \sqrt{\eta\lambda\,(2 - \eta\lambda)}
+              \approx \sqrt{2\eta\lambda},
+
+    which depends on the product :math:`\eta\lambda` only, not on the data or
+    the gradient: the "angular update" of Wan et al. (2021).
+
+    Parameters
+    ----------
+    lr, weight_decay : float
+        As in :func:`equilibrium_norm_sq`.
+
+    Returns
+    -------
+    float
+    """
+    lr = _positive("lr", lr)
+    weight_decay = _positive("weight_decay", weight_decay)
+    if lr * weight_decay >= 1:
+        raise ValueError(f"lr * weight_decay must be below 1, got {lr * weight_decay:g}.")
+    return math.sqrt(lr * weight_decay * (2 - lr * weight_decay))
