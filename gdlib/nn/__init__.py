@@ -30,6 +30,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, Embedding
 from .seq2seq import LanguageModel, Seq2Seq, SequenceClassifier
 from .training import accuracy, fit, predict
+from .transformer import GPT, CausalSelfAttention, OptimizerGroups, TransformerBlock
 
 __all__ = [
     "Module", "Sequential", "get_default_dtype", "set_default_dtype", "resolve_dtype",
@@ -40,4 +41,5 @@ __all__ = [
     "Embedding", "RNN", "GRU", "LSTM", "AdditiveAttention", "DotAttention", "masked_softmax",
     "SequenceClassifier", "LanguageModel", "Seq2Seq",
     "LayerNorm", "BatchNorm1d", "BatchNorm2d",
+    "CausalSelfAttention", "TransformerBlock", "GPT", "OptimizerGroups",
 ]
