@@ -186,12 +186,12 @@ def power_spectrum(frames, n_fft: int | None = None, window="hann", power: float
             raise ValueError(f"window={window!r}: use 'hann', None or an array of weights.")
         window = hann(length)
     if window is not None:
-        window = asarray(window)
+        window = asarray(window).astype(frames.dtype)
         if window.shape != (length,):
             raise ValueError(f"window has shape {tuple(window.shape)}; it must be ({length},), "
                              "one weight per sample of a frame.")
         frames = frames * window
-    spectrum = xp.abs(xp.fft.rfft(frames, n=n_fft, axis=-1))
+    spectrum = xp.abs(xp.fft.rfft(frames, n=n_fft, axis=-1)).astype(frames.dtype)
     return spectrum ** 2 if power == 2.0 else spectrum ** power
 
 
