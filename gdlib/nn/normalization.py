@@ -323,8 +323,9 @@ class BatchNorm1d(_BatchNorm):
 
     with ``m`` = ``momentum`` and ``n`` the numbers per channel: the running
     variance takes the *unbiased* batch variance while the normalisation uses
-    the biased one, exactly as ``torch.nn.BatchNorm1d`` documents ("the running
-    sum is calculated via the unbiased estimator", PyTorch 2.x docs). In
+    the biased one, exactly as ``torch.nn.BatchNorm1d`` documents (PyTorch 2.x:
+    the forward pass uses ``torch.var(input, correction=0)``, the moving average
+    ``torch.var(input, correction=1)``). In
     evaluation mode (:meth:`~gdlib.nn.Module.eval`) the running statistics
     replace the batch's, so the layer is a fixed affine map of each example.
 
