@@ -44,7 +44,8 @@ import numpy
 
 from .backend import to_host
 
-__all__ = ["NoiseScale", "noise_scale", "noise_scale_from_batches", "fit_critical_batch"]
+__all__ = ["NoiseScale", "noise_scale", "noise_scale_from_batches", "fit_critical_batch",
+           "per_example_gradients", "steps_to_target", "batch_size_sweep"]
 
 
 @dataclass
@@ -71,6 +72,22 @@ def _ratio(trace: float, grad_sq: float) -> float:
     if grad_sq == 0.0:
         return math.inf if trace > 0 else math.nan
     return trace / grad_sq
+
+
+def per_example_gradients(loss_and_grad, params, data):
+    """Every example's gradient, flattened, one row each: an array of shape (n, d).
+
+    Calls ``loss_and_grad(params, batch)`` on each row of ``data`` alone (a loop:
+    fine for the course's small models; frameworks vectorize this).
+    """
+    n = len(data[0])
+    rows = []
+    for i in range(n):
+        _, g = loss_and_grad(params, tuple(a[i:i + 1] for a in data))
+        leaves = list(g.values()) if isinstance(g, dict) else (
+            list(g) if isinstance(g, (list, tuple)) else [g])
+        rows.append(numpy.concatenate([numpy.ravel(to_host(v)) for v in leaves]))
+    return numpy.array(rows)
 
 
 def noise_scale(per_example_grads, ddof: int = 1) -> NoiseScale:
@@ -187,3 +204,96 @@ def fit_critical_batch(batch_sizes, steps) -> tuple[float, float]:
     A = numpy.stack([numpy.ones_like(b), 1.0 / b], axis=1) / s[:, None]
     (s_min, slope), *_ = numpy.linalg.lstsq(A, numpy.ones_like(s), rcond=None)
     return float(s_min), float(slope / s_min)
+
+
+def steps_to_target(loss_and_grad, params, data, target, batch_size, lr, max_steps,
+                    optimizer="sgd", seed=0, **hyper) -> float:
+    """Optimizer steps until the full-data loss first reaches ``target`` (inf if never).
+
+    Trains a *copy* of ``params`` with :func:`gdlib.train.train` and checks the
+    loss over all of ``data`` after every step (Shallue et al. 2019's
+    "steps to result"); a run that diverges or needs more than ``max_steps``
+    counts as infinite.
+
+    Parameters
+    ----------
+    loss_and_grad : callable
+        ``(params, batch) -> (loss, grads)``, the batch mean.
+    params : dict of arrays
+        The starting point (not changed).
+    data : tuple of arrays
+    target : float
+    batch_size : int
+    lr : float
+    max_steps : int
+    optimizer : str, default "sgd"
+    seed : int
+        The shuffling seed.
+    **hyper
+        More arguments for :func:`gdlib.train.train` (``schedule=``, ``betas=``...).
+    """
+    from .errors import DivergenceError
+    from .train import train
+
+    p = {k: v.copy() for k, v in params.items()}
+    n = len(data[0])
+    hit = []
+
+    def reached(step, loss):
+        if loss_and_grad(p, data)[0] <= target:
+            hit.append(step)
+            return True
+        return step >= max_steps
+
+    epochs = -(-max_steps * batch_size // n) + 1
+    try:
+        train(p, loss_and_grad, optimizer, data=data, batch_size=batch_size, epochs=epochs,
+              lr=lr, callback=reached, seed=seed, **hyper)
+    except DivergenceError:
+        return math.inf
+    return float(hit[0]) if hit else math.inf
+
+
+def batch_size_sweep(loss_and_grad, params, data, target, batch_sizes, lrs, max_steps,
+                     seed=0, progress=None) -> dict:
+    """The fewest steps to ``target`` at each batch size, each with its best learning rate.
+
+    For each batch size (smallest first) the learning rates of ``lrs`` (sorted) are
+    tried upwards from one grid point below the previous batch size's best
+    (the best rate grows with the batch, McCandlish et al. 2018), until the steps
+    get worse again; a run is cut at the previous best count (a bigger batch
+    never needs more steps at its best rate).
+
+    Returns
+    -------
+    dict
+        ``batch_sizes``, ``steps`` (best per batch size, inf where none reached the
+        target), ``best_lr``, and ``tried``: a dict ``(batch_size, lr) -> steps``.
+    """
+    lrs = numpy.sort(numpy.asarray(lrs, dtype=float))
+    from .train import _bar
+
+    bar = _bar(len(batch_sizes), progress, "batch sizes")
+    best, best_lr, tried = [], [], {}
+    start, cap = 0, max_steps
+    try:
+        for b in batch_sizes:
+            results = []
+            for j in range(start, len(lrs)):
+                s = steps_to_target(loss_and_grad, params, data, target, int(b), float(lrs[j]),
+                                    cap, seed=seed)
+                tried[(int(b), float(lrs[j]))] = s
+                results.append((s, j))
+                if len(results) >= 2 and s > min(r[0] for r in results) and math.isfinite(
+                        min(r[0] for r in results)):
+                    break                               # past the best rate
+            s, j = min(results)
+            best.append(s)
+            best_lr.append(float(lrs[j]) if math.isfinite(s) else math.nan)
+            if math.isfinite(s):
+                start, cap = max(j - 1, 0), int(s)
+            bar.update(1)
+    finally:
+        bar.close()
+    return {"batch_sizes": numpy.asarray(batch_sizes), "steps": numpy.array(best),
+            "best_lr": numpy.array(best_lr), "tried": tried}
