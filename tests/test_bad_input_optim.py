@@ -34,8 +34,9 @@ def _canonical_names() -> list[str]:
 
 
 NAMES = _canonical_names()
-#: Optimizers whose step takes plain gradients (Newton wants a Hessian, L-BFGS a closure).
-STEPPERS = [n for n in NAMES if n not in ("newton", "lbfgs")]
+#: Optimizers whose step takes plain gradients (Newton wants a Hessian, L-BFGS a closure,
+#: SAM a closure too: tests/test_optim_sam.py checks its bad input).
+STEPPERS = [n for n in NAMES if n not in ("newton", "lbfgs", "sam")]
 #: Optimizers whose rule squares the gradient (or takes its norm).
 SQUARING = [n for n in STEPPERS if REGISTRY[n].squares_gradient]
 
@@ -428,6 +429,9 @@ def _trained(name, steps=2):
     elif name == "lbfgs":
         for _ in range(steps):
             opt.step(lambda: (float((w * w).sum()), {"w": 2 * w}))
+    elif name == "sam":
+        for k in range(steps):
+            opt.step({"w": np.full(w.shape, 0.1 * (k + 1))}, lambda: (0.0, {"w": 2 * w}))
     else:
         for k in range(steps):
             opt.step({"w": np.full(w.shape, 0.1 * (k + 1))})

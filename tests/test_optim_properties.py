@@ -19,7 +19,7 @@ from hypothesis.extra.numpy import arrays
 
 from gdlib.optim import GD, REGISTRY, create
 
-OTHER_STEP = {"newton", "lbfgs"}
+OTHER_STEP = {"newton", "lbfgs", "sam"}   # sam: step(grads, closure), see test_optim_sam.py
 SHAPE = (3, 2)
 FAST = settings(max_examples=25, deadline=None)
 

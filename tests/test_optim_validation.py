@@ -17,7 +17,7 @@ from gdlib.errors import NonFiniteGradientError
 from gdlib.optim import REGISTRY, create
 
 #: Optimizers whose ``step`` takes other arguments than the gradients.
-OTHER_STEP = {"newton", "lbfgs"}
+OTHER_STEP = {"newton", "lbfgs", "sam"}   # sam: step(grads, closure), see test_optim_sam.py
 
 
 def _defaults(name: str) -> dict:

@@ -106,7 +106,10 @@ class SAM(Optimizer):
         rho = check_nonnegative("rho", rho)
         adaptive = check_bool("adaptive", adaptive)
         self.base = cls(params, **base_hyper)           # validates params and base_hyper
-        super().__init__(params, rho=rho, adaptive=adaptive)
+        hyper = {"rho": rho, "adaptive": adaptive}
+        if "lr" in self.base.hyper:                     # saved and checked with SAM's own
+            hyper["lr"] = self.base.lr
+        super().__init__(params, **hyper)
 
     # The learning rate is the base optimizer's, so schedules can set it here.
     @property
@@ -201,7 +204,10 @@ class SAM(Optimizer):
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore :meth:`state_dict`; both parts are checked before anything changes."""
-        if not isinstance(state_dict, dict) or "base" not in state_dict:
+        if not isinstance(state_dict, dict):
+            raise TypeError("state_dict must be a dict as returned by state_dict(), got "
+                            f"{type(state_dict).__name__}.")
+        if "base" not in state_dict:
             raise ValueError("state_dict of SAM must be a dict from SAM.state_dict(), with the "
                              "base optimizer's state under 'base'.")
         own = {k: v for k, v in state_dict.items() if k != "base"}
