@@ -17,9 +17,9 @@ import json
 import time
 from pathlib import Path
 
-from gdlib import optim, schedules
+from gdlib import optim
 from gdlib.data.chars import CharVocab, load_macbeth
-from gdlib.nn.transformer import GPT, muon_adamw, train_lm
+from gdlib.nn.transformer import GPT, muon_adamw, train_lm, wsd_schedule
 
 OUT = Path(__file__).resolve().parents[1] / "lessons" / "30-transformer" / "lr_sweep.json"
 
@@ -30,15 +30,6 @@ ADAMW_LRS = [1e-3, 3e-3, 1e-2, 3e-2]
 MUON_LRS = [3e-3, 1e-2, 3e-2, 1e-1]
 
 
-def wsd(opt, steps, warmup, decay):
-    """Warm-up (linear from 10 %), stable, then linear decay to 0 over the last ``decay`` steps."""
-    return schedules.SequentialLR(opt, [
-        schedules.LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=warmup),
-        schedules.ConstantLR(opt, factor=1.0, total_iters=steps),
-        schedules.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=decay),
-    ], milestones=[warmup, steps - decay])
-
-
 def run(make_opt, seed=0, r=RECIPE):
     text = load_macbeth()
     vocab = CharVocab(text)
@@ -46,7 +37,7 @@ def run(make_opt, seed=0, r=RECIPE):
     cut = int(0.9 * ids.size)
     model = GPT(len(vocab), r["block_size"], r["d_model"], r["n_heads"], r["n_layers"], rng=seed)
     return train_lm(model, ids[:cut], ids[cut:], make_opt, r["steps"], r["batch_size"],
-                    schedule=lambda o: wsd(o, r["steps"], r["warmup"], r["decay"]),
+                    schedule=lambda o: wsd_schedule(o, r["steps"], r["warmup"], r["decay"]),
                     eval_every=r["eval_every"], seed=seed, progress=False)
 
 

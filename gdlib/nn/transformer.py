@@ -62,7 +62,7 @@ from .recurrent import Embedding, _as_ids, _blas_one_thread, _positive_int
 __all__ = [
     "split_heads", "merge_heads", "causal_mask", "causal_attention",
     "CausalSelfAttention", "TransformerBlock", "GPT", "OptimizerGroups", "muon_adamw",
-    "muon_param_names",
+    "muon_param_names", "wsd_schedule", "lm_loss_and_grad", "train_lm",
 ]
 
 
@@ -543,6 +543,30 @@ def muon_adamw(params, lr: float = 0.02, adamw_lr: float = 3e-3, weight_decay: f
 
 # ----------------------------------------------------------------------------
 # Training a character-level model with gdlib.train.train
+
+
+def wsd_schedule(optimizer, steps: int, warmup: int, decay: int, start_factor: float = 0.1):
+    r"""Warm-up, stable, decay: the learning-rate factor as :class:`gdlib.schedules.SequentialLR`.
+
+    Linear warm-up from ``start_factor`` to 1 over ``warmup`` steps (Goyal et
+    al., 2017), constant until ``steps - decay``, then linear decay to 0 over the
+    last ``decay`` steps (the "warmup-stable-decay" schedule of Hu et al., 2024,
+    and Hägele et al., 2024). Unlike a cosine, the stable phase does not depend
+    on the run's length, so a run can stop, or branch into its decay, at any step.
+    """
+    from ..schedules import ConstantLR, LinearLR, SequentialLR
+
+    steps = check_int("steps", steps, minimum=2)
+    warmup = check_int("warmup", warmup, minimum=1)
+    decay = check_int("decay", decay, minimum=1)
+    if warmup + decay > steps:
+        raise ValueError(f"wsd_schedule: warmup + decay = {warmup + decay} must be at most "
+                         f"steps = {steps}.")
+    return SequentialLR(optimizer, [
+        LinearLR(optimizer, start_factor=start_factor, end_factor=1.0, total_iters=warmup),
+        ConstantLR(optimizer, factor=1.0, total_iters=steps),
+        LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=decay),
+    ], milestones=[warmup, steps - decay])
 
 
 def lm_loss_and_grad(model, ids, batch_size: int, rng=None, loss=None):
