@@ -15,7 +15,14 @@ import pytest
 
 from gdlib import backend
 from gdlib.averaging import EMA, SWA, SWALR
-from gdlib.noise import fit_critical_batch, noise_scale, noise_scale_from_batches
+from gdlib.noise import (
+    batch_size_sweep,
+    fit_critical_batch,
+    noise_scale,
+    noise_scale_from_batches,
+    per_example_gradients,
+    steps_to_target,
+)
 from gdlib.optim import SGD
 from gdlib.train import train
 
@@ -260,3 +267,51 @@ def test_ema_and_swa_on_cupy_match_numpy(gpu_backend):
         out[mod.__name__] = (backend.to_host(ema.averaged), backend.to_host(swa.averaged))
     np.testing.assert_allclose(out["cupy"][0], out["numpy"][0], atol=1e-12)
     np.testing.assert_allclose(out["cupy"][1], out["numpy"][1], atol=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# steps to target and the batch-size sweep, on a least-squares problem
+
+
+def _lsq_problem():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.normal(size=64)
+
+    def loss_and_grad(params, batch):
+        Xb, yb = batch
+        r = Xb @ params["w"] - yb
+        return 0.5 * float(r @ r) / len(yb), {"w": Xb.T @ r / len(yb)}
+
+    return loss_and_grad, {"w": np.zeros(3)}, (X, y)
+
+
+def test_per_example_gradients_average_to_the_full_gradient():
+    loss_and_grad, p, data = _lsq_problem()
+    p["w"] += 0.3
+    g = per_example_gradients(loss_and_grad, p, data)
+    assert g.shape == (64, 3)
+    np.testing.assert_allclose(g.mean(axis=0), loss_and_grad(p, data)[1]["w"], atol=1e-14)
+
+
+def test_steps_to_target_counts_full_batch_steps_exactly():
+    loss_and_grad, p0, data = _lsq_problem()
+    target = 0.5 * (loss_and_grad(p0, data)[0] + 0.05)
+    p, k = {"w": p0["w"].copy()}, 0
+    while loss_and_grad(p, data)[0] > target:                 # the same run by hand
+        p["w"] -= 0.1 * loss_and_grad(p, data)[1]["w"]
+        k += 1
+    assert steps_to_target(loss_and_grad, p0, data, target, 64, 0.1, 1000) == k
+    assert np.all(p0["w"] == 0)                               # the start is not changed
+    assert steps_to_target(loss_and_grad, p0, data, target, 64, 0.1, k - 1) == np.inf
+    assert steps_to_target(loss_and_grad, p0, data, target, 64, 50.0, 1000) == np.inf  # diverges
+
+
+def test_batch_size_sweep_gets_fewer_steps_with_bigger_batches():
+    loss_and_grad, p0, data = _lsq_problem()
+    sweep = batch_size_sweep(loss_and_grad, p0, data, 0.2, [2, 8, 32], [0.05, 0.1, 0.2, 0.4],
+                             max_steps=2000)
+    steps = sweep["steps"]
+    assert np.all(np.isfinite(steps)) and steps[0] > steps[1] > steps[2]
+    for b, s, lr in zip(sweep["batch_sizes"], steps, sweep["best_lr"]):
+        assert sweep["tried"][(int(b), float(lr))] == s

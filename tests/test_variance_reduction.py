@@ -142,3 +142,23 @@ def test_bad_input(ridge):
     assert src.calls == 0 and src.snapshot is None   # a refused call changes nothing
     with pytest.raises(TypeError, match="linear model"):
         model_problem(object(), data[0], data[1])
+
+
+@pytest.mark.gpu
+def test_svrg_and_saga_on_cupy_match_numpy(gpu_backend):
+    X, y = _data()
+    out = {}
+    for device in ("gpu", "cpu"):
+        from gdlib import backend
+
+        backend.use(device)
+        loss_and_grad, p0, data = model_problem(LinearRegression(l2=0.1), X, y)
+        for name, cls in (("svrg", SVRG), ("saga", SAGA)):
+            src = cls(loss_and_grad, data)
+            p = _copy(p0)
+            train(p, src, "sgd", data=src.indices, batch_size=2, epochs=3, lr=0.05, seed=1)
+            out[(device, name)] = np.concatenate([backend.to_host(p["coef"]),
+                                                  backend.to_host(p["intercept"])])
+    backend.use("gpu")
+    for name in ("svrg", "saga"):
+        np.testing.assert_allclose(out[("gpu", name)], out[("cpu", name)], atol=1e-10)
