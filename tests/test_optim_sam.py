@@ -240,3 +240,33 @@ def test_gpu_matches_cpu():
 
     for c, g in zip(run("cpu"), run("gpu")):
         np.testing.assert_allclose(g, c, rtol=1e-12)
+
+
+def test_dict_gradients_are_matched_by_key_and_zero_gradient_is_no_ascent():
+    def run(order):
+        params = {"a": np.array([1.0, 2.0]), "b": np.array([-1.0])}
+        opt = SAM(params, base_optimizer="sgd", lr=0.1, rho=0.3)
+        g = {"a": np.array([0.5, -1.0]), "b": np.array([2.0])}
+        g_sam = {"a": np.array([0.1, 0.2]), "b": np.array([0.3])}
+        opt.step({k: g[k] for k in order}, lambda: (0.0, {k: g_sam[k] for k in order}))
+        return params
+
+    one, two = run(["a", "b"]), run(["b", "a"])
+    for k in one:
+        np.testing.assert_array_equal(one[k], two[k])
+    w = np.array([1.0, 2.0])
+    seen = []
+    SAM(w, lr=0.1).step(np.zeros(2), lambda: (seen.append(w.copy()), np.ones(2)))
+    np.testing.assert_array_equal(seen[0], [1.0, 2.0])          # g = 0: no perturbation
+    np.testing.assert_allclose(w, [0.9, 1.9])
+
+
+def test_huge_finite_gradient_is_refused_and_changes_nothing():
+    from gdlib.errors import GradientOverflowError
+
+    w = np.array([1.0, 2.0])
+    opt = SAM(w, lr=0.1)
+    with pytest.raises(GradientOverflowError, match="SAM"):
+        opt.step(np.array([1e200, 0.0]), lambda: (0.0, np.ones(2)))
+    np.testing.assert_array_equal(w, [1.0, 2.0])
+    assert opt.t == 0
