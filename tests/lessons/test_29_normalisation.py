@@ -13,6 +13,15 @@ def layer_norm(x, gamma, beta, eps=1e-5):
 """
 
 
+def _ln_norm(var: str, axis: int = -1, centre: str = " - mu",
+             denominator: str = "np.sqrt(var + eps)", affine: str = " * gamma + beta") -> str:
+    """A layer_norm with one slip: the variance, the axis, the centring, eps or the affine."""
+    return _ln(f"""
+    mu = x.mean(axis={axis}, keepdims=True)
+    var = {var}
+    return (x{centre}) / {denominator}{affine}""")
+
+
 def _bn(dx: str, dgamma: str = "(dout * x_hat).sum(axis=0)", dbeta: str = "dout.sum(axis=0)",
         var: str = "x.var(axis=0)") -> str:
     return f"""
@@ -41,34 +50,22 @@ _NORM = "np.sqrt(lr * unit_grad_sq / (weight_decay * (2 - lr * weight_decay)))"
 
 WRONG = [
     # Exercise 1: layer normalisation forward
-    Wrong("ex1", "normalised over the batch axis (batch norm)", _ln("""
-    mu = x.mean(axis=0, keepdims=True)
-    var = x.var(axis=0, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * gamma + beta"""),
-          expect=("over the batch", "axis=-1")),
-    Wrong("ex1", "unbiased variance", _ln("""
-    mu = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True, ddof=1)
-    return (x - mu) / np.sqrt(var + eps) * gamma + beta"""),
+    Wrong("ex1", "normalised over the batch axis (batch norm)",
+          _ln_norm("x.var(axis=0, keepdims=True)", axis=0), expect=("over the batch", "axis=-1")),
+    Wrong("ex1", "unbiased variance", _ln_norm("x.var(axis=-1, keepdims=True, ddof=1)"),
           expect=("unbiased variance",)),
-    Wrong("ex1", "eps outside the square root", _ln("""
-    mu = x.mean(axis=-1, keepdims=True)
-    return (x - mu) / (x.std(axis=-1, keepdims=True) + eps) * gamma + beta"""),
+    Wrong("ex1", "eps outside the square root",
+          _ln_norm("x.var(axis=-1, keepdims=True)", denominator="(np.sqrt(var) + eps)"),
           expect=("outside the square root",)),
-    Wrong("ex1", "standard deviation under the square root", _ln("""
-    mu = x.mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(x.std(axis=-1, keepdims=True) + eps) * gamma + beta"""),
+    Wrong("ex1", "standard deviation under the square root",
+          _ln_norm("x.std(axis=-1, keepdims=True)"),
           expect=("standard deviation under the square root",)),
-    Wrong("ex1", "mean not subtracted", _ln("""
-    return x / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * gamma + beta"""),
+    Wrong("ex1", "mean not subtracted", _ln_norm("x.var(axis=-1, keepdims=True)", centre=""),
           expect=("mean is not subtracted",)),
-    Wrong("ex1", "gamma and beta swapped", _ln("""
-    mu = x.mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) * beta + gamma"""),
+    Wrong("ex1", "gamma and beta swapped",
+          _ln_norm("x.var(axis=-1, keepdims=True)", affine=" * beta + gamma"),
           expect=("swapped",)),
-    Wrong("ex1", "no gain and shift", _ln("""
-    mu = x.mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(x.var(axis=-1, keepdims=True) + eps)"""),
+    Wrong("ex1", "no gain and shift", _ln_norm("x.var(axis=-1, keepdims=True)", affine=""),
           expect=("scale by gamma and shift by beta",)),
     Wrong("ex1", "library's LayerNorm", _ln("""
     layer = nn.LayerNorm(x.shape[-1], eps=eps)
