@@ -148,10 +148,12 @@ def frame(x, frame_length: int, hop_length: int, center: bool = False):
 def hann(length: int, dtype=None):
     r"""The periodic Hann window :math:`w[n] = \tfrac12 - \tfrac12 \cos(2\pi n / L)`,
     :math:`n = 0, \dots, L-1` (``scipy.signal.get_window("hann", L)``; for spectra, the
-    periodic form tiles exactly at a hop of :math:`L/2`)."""
+    periodic form tiles exactly at a hop of :math:`L/2`). Length 1 gives ``[1.0]``, as SciPy."""
     length = _positive_int("length", length)
     from .backend import xp
     n = xp.arange(length, dtype=dtype or xp.float64)
+    if length == 1:
+        return xp.ones(1, dtype=n.dtype)
     return 0.5 - 0.5 * xp.cos(2.0 * math.pi * n / length)
 
 

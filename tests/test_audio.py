@@ -52,7 +52,7 @@ def test_frame_works_on_a_batch_of_signals():
 
 
 def test_hann_is_scipys_periodic_window():
-    for n in (2, 7, 256):
+    for n in (1, 2, 7, 256):
         np.testing.assert_allclose(audio.hann(n), scipy.signal.get_window("hann", n),
                                    atol=1e-15)
 

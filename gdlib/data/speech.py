@@ -1,10 +1,11 @@
 """Spoken digits: the shipped synthetic corpus, and the Free Spoken Digit Dataset.
 
 :func:`load_spoken_digits` reads the corpus lesson 22 trains on,
-``gdlib/data/speech/spoken_digits.npz`` (1.0 MB per 300 clips): the words "zero" ...
+``gdlib/data/speech/spoken_digits.npz`` (960 clips, 3.0 MB): the words "zero" ...
 "nine" spoken by the synthesiser eSpeak NG with 32 voices, many speeds and pitches, at
-8 kHz, 0.8 s per clip, written by ``tools/make_speech_corpus.py`` (its docstring and
-``gdlib/data/speech/README.md`` say how). The test split's voices are never heard in
+8 kHz, 0.8 s per clip, stored as 8-bit mu-law codes (:func:`mu_law_decode`), written by
+``tools/make_speech_corpus.py`` (its docstring and ``gdlib/data/speech/README.md`` say
+how). The test split's voices are never heard in
 training. Each clip carries a recipe for white noise (a signal-to-noise ratio and a
 seed), added on loading.
 
