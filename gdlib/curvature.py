@@ -175,6 +175,8 @@ def gradient_function(loss_and_grad, params, batch=None):
     ``batch``, puts the original values back and returns the gradient,
     flattened. It also returns the current point, so
     ``w0, grad = gradient_function(...)`` then ``fd_hvp(grad, w0, v)``.
+    Use float64 parameters (``gdlib.nn.set_default_dtype("float64")``): written
+    into float32 arrays, a step of ``1e-5`` is mostly lost to rounding.
 
     Returns
     -------

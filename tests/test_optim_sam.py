@@ -270,3 +270,15 @@ def test_huge_finite_gradient_is_refused_and_changes_nothing():
         opt.step(np.array([1e200, 0.0]), lambda: (0.0, np.ones(2)))
     np.testing.assert_array_equal(w, [1.0, 2.0])
     assert opt.t == 0
+
+
+def test_nn_fit_trains_with_sam():
+    from gdlib import nn
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = nn.Sequential(nn.Dense(4, 8, rng=0), nn.Tanh(), nn.Dense(8, 2, rng=1))
+    hist = nn.fit(model, nn.SoftmaxCrossEntropy(), X, y, optimizer="sam", base_optimizer="sgd",
+                  lr=0.5, momentum=0.5, rho=0.05, epochs=20, batch_size=16, progress=False)
+    assert hist.steps == 80 and hist.epoch_loss[-1] < 0.5 * hist.epoch_loss[0]
