@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..optim.base import check_int, check_real
+from .tabular import _check_float_dtype
 
 __all__ = ["DetectionSet", "make_digit_canvases", "digit_pools", "resize_bilinear"]
 
@@ -169,13 +170,7 @@ def make_digit_canvases(n: int, split: str = "train", canvas_size: int = 32,
                          f"min_digits={min_digits}.")
     noise = check_real("noise", noise, low=0.0)
     seed = check_int("seed", seed)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype; use 'float64' or 'float32'.") \
-            from err
-    if dtype.kind != "f":
-        raise ValueError(f"dtype={dtype!r} is not a floating dtype; use 'float64' or 'float32'.")
+    dtype = _check_float_dtype(dtype)
 
     digits, digit_labels, train_pool, test_pool = digit_pools()
     pool = train_pool if split == "train" else test_pool
