@@ -348,15 +348,16 @@ class Workload:
         current = {}
 
         def init(seed):
-            current["model"] = make_model(seed)
-            return current["model"].parameters()
+            current["model"] = model = make_model(seed)
+            current["grads"] = model.gradients()      # backward fills these arrays in place
+            return model.parameters()
 
         def loss_and_grad(_params, batch):
             model = current["model"]
             model.zero_grad()
             value = loss(model(batch[0]), batch[1])
             model.backward(loss.backward())
-            return value, model.gradients()
+            return value, current["grads"]
 
         return cls(name, init, loss_and_grad, (X, y), lambda _params: evaluate(current["model"]),
                    target, max_steps, batch_size, eval_every, higher_is_better)
