@@ -44,7 +44,7 @@ from .backend import array_module, asarray, xp
 from .optim.base import check_int, check_real
 
 __all__ = ["flatten", "unflatten", "fd_hvp", "gradient_function", "mlp_hvp", "hessian_matrix",
-           "top_eigenvalue", "EigenResult"]
+           "top_eigenvalue", "EigenResult", "lanczos"]
 
 
 # ----------------------------------------------------------------------------
@@ -502,3 +502,71 @@ def top_eigenvalue(hvp, dim: int, iters: int = 100, tol: float = 1e-6, seed: int
     return EigenResult(value=value, vector=v, history=numpy.array(history), iterations=k,
                        converged=converged)
 
+
+# ----------------------------------------------------------------------------
+# Lanczos
+
+
+def lanczos(hvp, dim: int, steps: int = 30, seed: int = 0):
+    r"""Ritz values of a symmetric operator after ``steps`` Lanczos steps (both spectrum ends).
+
+    Lanczos (1950) builds an orthonormal basis :math:`q_1, \dots, q_m` of the Krylov
+    space :math:`\mathrm{span}\{q_1, Hq_1, \dots, H^{m-1}q_1\}` in which :math:`H` is
+    the tridiagonal matrix :math:`T_m` (diagonal :math:`\alpha`, off-diagonal
+    :math:`\beta`):
+
+    .. math:: \beta_{j} q_{j+1} = H q_j - \alpha_j q_j - \beta_{j-1} q_{j-1},
+              \qquad \alpha_j = q_j^\top H q_j .
+
+    The eigenvalues of :math:`T_m` (the Ritz values) approach the extreme
+    eigenvalues of :math:`H` much faster than power iteration does, for the same
+    number of products, and give the most negative one at the same time. Each new
+    vector is orthogonalised against all previous ones again (full
+    reorthogonalisation), which costs :math:`O(m^2 d)` but keeps the basis
+    orthonormal in floating point.
+
+    Parameters
+    ----------
+    hvp : callable
+        ``hvp(v) -> Hv`` for 1-d arrays of length ``dim``.
+    dim : int
+    steps : int, default 30
+        Krylov dimension :math:`m` (at most ``dim``; stops early when the space is exhausted).
+    seed : int, default 0
+        Seed of the random start.
+
+    Returns
+    -------
+    ndarray
+        The Ritz values, ascending (``[-1]`` estimates :math:`\lambda_{\max}`,
+        ``[0]`` :math:`\lambda_{\min}`).
+    """
+    if not callable(hvp):
+        raise TypeError(f"hvp must be a function v -> Hv, got {type(hvp).__name__}.")
+    dim = check_int("dim", dim, minimum=1)
+    steps = check_int("steps", steps, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    m = min(steps, dim)
+    q = asarray(numpy.random.default_rng(seed).standard_normal(dim))
+    mod = array_module(q)
+    q = q / float(mod.linalg.norm(q))
+    basis, alpha, beta = [q], [], []
+    for j in range(m):
+        w = asarray(hvp(basis[j]), dtype=float).reshape(-1)
+        if w.shape[0] != dim:
+            raise ValueError(f"hvp returned {w.shape[0]} numbers for a vector of length {dim}.")
+        if not bool(mod.isfinite(w).all()):
+            raise ValueError(f"hvp returned NaN or infinity at step {j + 1}.")
+        a = float(basis[j] @ w)
+        alpha.append(a)
+        for _ in range(2):                       # two passes: "twice is enough" (Kahan)
+            for b in basis:
+                w = w - float(b @ w) * b
+        norm = float(mod.linalg.norm(w))
+        if j == m - 1 or norm <= 1e-12 * max(1.0, abs(a)):
+            break
+        beta.append(norm)
+        basis.append(w / norm)
+    T = numpy.diag(alpha) + numpy.diag(beta[:len(alpha) - 1], 1) + numpy.diag(
+        beta[:len(alpha) - 1], -1)
+    return numpy.linalg.eigvalsh(T)

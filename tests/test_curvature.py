@@ -11,6 +11,7 @@ from gdlib.curvature import (
     flatten,
     gradient_function,
     hessian_matrix,
+    lanczos,
     mlp_hvp,
     top_eigenvalue,
     unflatten,
@@ -183,3 +184,33 @@ def test_gpu_matches_cpu():
     (c, hc), (g, hg) = run("cpu"), run("gpu")
     assert g == pytest.approx(c, rel=1e-9)
     np.testing.assert_allclose(hg, hc, rtol=1e-9, atol=1e-12)
+
+
+def test_lanczos_finds_both_ends_faster_than_power_iteration():
+    model, X, y, _ = _mlp(nn.Tanh, 3, nn.MSELoss())
+    hvp = mlp_hvp(model, nn.MSELoss(), X, y)
+    eig = np.linalg.eigvalsh(hessian_matrix(hvp, hvp.dim))
+    ritz = lanczos(hvp, hvp.dim, steps=hvp.dim, seed=1)
+    np.testing.assert_allclose(ritz, eig, atol=1e-9 * np.abs(eig).max())     # full space
+    few = lanczos(hvp, hvp.dim, steps=25, seed=1)
+    assert few[-1] == pytest.approx(eig[-1], rel=1e-8)
+    assert few[0] == pytest.approx(eig[0], rel=1e-6)
+    power = top_eigenvalue(hvp, hvp.dim, iters=25, tol=0.0, seed=1)
+    assert abs(few[-1] - eig[-1]) < abs(power.value - eig[-1])
+    # A diagonal operator: exhausted early, exact.
+    np.testing.assert_allclose(lanczos(lambda v: np.array([2.0, 2.0, 5.0]) * v, 3, steps=10),
+                               [2.0, 5.0])
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: lanczos(None, 3), TypeError, "hvp"),
+    (lambda: lanczos(lambda v: v, 3, steps=0),
+     ValueError, "steps"),
+    (lambda: lanczos(lambda v: v[:2], 3), ValueError,
+     "hvp returned 2"),
+    (lambda: lanczos(lambda v: v * np.inf, 3),
+     ValueError, "NaN or infinity"),
+])
+def test_lanczos_bad_input(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
