@@ -49,7 +49,7 @@ SPOKEN_DIGITS_PATH = Path(__file__).resolve().parent / "speech" / "spoken_digits
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                "nine")
 
-# Free Spoken Digit Dataset, release v1.0.10 (August 2020), as GitHub archives it.
+# Free Spoken Digit Dataset, release v1.0.10, as GitHub archives it.
 FSDD_URL = ("https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/"
             "v1.0.10.tar.gz")
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
