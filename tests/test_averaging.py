@@ -315,3 +315,14 @@ def test_batch_size_sweep_gets_fewer_steps_with_bigger_batches():
     assert np.all(np.isfinite(steps)) and steps[0] > steps[1] > steps[2]
     for b, s, lr in zip(sweep["batch_sizes"], steps, sweep["best_lr"]):
         assert sweep["tried"][(int(b), float(lr))] == s
+
+
+def test_swalr_as_a_train_schedule_with_swa():
+    # SWA's recipe: anneal to swa_lr, average from the step where the rate is constant.
+    x = np.array([3.0, -1.0])
+    swa = SWA(x, start=4)
+    h = train(x, lambda p, batch: (0.5 * float(p @ p), p.copy()), "sgd", epochs=8, lr=0.5,
+              schedule=lambda opt: SWALR(opt, swa_lr=0.1, anneal_steps=3, anneal="linear"),
+              callback=swa)
+    np.testing.assert_allclose(h.lr, [0.5, 0.5 - 0.4 / 3, 0.5 - 0.8 / 3, 0.1, 0.1, 0.1, 0.1, 0.1])
+    assert swa.n_averaged == 5
