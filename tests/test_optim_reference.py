@@ -130,6 +130,8 @@ GPU_CASES = [
     "adam-amsgrad-wd-lstsq",
     "nadam-decoupled-eps-lstsq",
     "radam-decoupled-eps-lstsq",
+    "rprop-etas-clip-lstsq",
+    "asgd-average-wd-lstsq",
 ]
 
 

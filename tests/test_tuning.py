@@ -272,3 +272,35 @@ def test_bad_types_are_named(make, match):
 def test_public_names():
     for name in tuning.__all__:
         assert hasattr(tuning, name), name
+
+
+def test_workload_from_model_trains_a_gdlib_nn_model():
+    from gdlib import nn
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32))
+    mse = nn.MSELoss()
+    w = Workload.from_model("linear", lambda seed: nn.Dense(3, 1, rng=seed), nn.MSELoss(), X, y,
+                            evaluate=lambda m: mse(m(X), y), target=1e-3, max_steps=300,
+                            batch_size=16, eval_every=4)
+    assert w.steps_per_epoch() == 4
+    t = run_trial(w, "sgd", {"lr": 0.1, "momentum": 0.9})
+    assert t.reached and t.steps % 4 == 0 and t.values[-1] <= 1e-3 < t.values[0]
+    again = run_trial(w, "sgd", {"lr": 0.1, "momentum": 0.9})
+    assert again.steps == t.steps                                 # seeded: reproducible
+    with pytest.raises(TypeError, match="make_model"):
+        Workload.from_model("x", None, nn.MSELoss(), X, y, evaluate=len, target=0.0,
+                            max_steps=1)
+
+
+@pytest.mark.gpu
+def test_update_ratio_on_the_gpu_matches_numpy(gpu_backend):
+    from gdlib.backend import asarray
+
+    a = np.array([3.0, 4.0])
+    cpu, gpu = UpdateRatio([a]), UpdateRatio([asarray(a)])
+    a -= np.array([0.3, 0.4])
+    gpu._params["params[0]"][...] = asarray(a)
+    cpu(1), gpu(1)
+    assert gpu.ratios["params[0]"] == pytest.approx(cpu.ratios["params[0]"], rel=1e-12)

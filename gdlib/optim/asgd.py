@@ -35,8 +35,8 @@ class ASGD(Optimizer):
         \mu_{t+1} = \frac{1}{\max(1,\ t - t_0)}
 
     with :math:`\eta_1 = \eta` and :math:`\mu_1 = 1`. While :math:`\mu = 1`
-    (the first :math:`t_0 + 1` steps) the average simply copies the iterate;
-    after that it is the plain mean of the iterates since :math:`t_0`
+    (through step :math:`t_0 + 2`) the average simply copies the iterate;
+    after that it is the plain mean of the iterates from step :math:`t_0 + 2` on
     (Polyak and Juditsky, 1992). Note that :math:`\lambda` both shrinks the
     weights and sets how fast :math:`\eta_t` decays.
 
