@@ -317,3 +317,62 @@ def test_allreduce_mean_of_cupy_arrays_comes_back_on_the_device(gpu_backend):
     out, loss, total = dist.allreduce_mean(dist.SerialComm(), g, weight=3.0, loss=2.0)
     assert isinstance(out["w"], cupy.ndarray) and total == 3.0 and loss == 2.0
     cupy.testing.assert_allclose(out["w"], g["w"])
+
+
+@needs_mpi
+def test_ctrl_c_stops_every_worker():
+    """KeyboardInterrupt (the notebook's stop button) stops the job and is re-raised."""
+    import _thread
+    import threading
+
+    timer = threading.Timer(2.0, _thread.interrupt_main)
+    timer.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dist.launch("import time\ntime.sleep(60)\n", n_procs=2, timeout=60)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 15
+    assert _processes_of("gdlib-mpi-") == []
+
+
+def test_world_outside_mpi_is_one_serial_rank(monkeypatch):
+    for key in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "GDLIB_DIST_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    comm = dist.world()
+    assert isinstance(comm, dist.SerialComm) and (comm.Get_rank(), comm.Get_size()) == (0, 1)
+    assert dist.report({"a": 1}) == {"a": 1}        # outside launch: returned, nothing written
+
+
+def test_alpha_beta_model_and_fit():
+    n = np.array([8.0, 1e3, 1e5, 1e7])
+    t = dist.allreduce_time(n, 4, alpha=2e-6, beta=1e-9)
+    np.testing.assert_allclose(t, 6 * 2e-6 + 1.5 * n * 1e-9)
+    np.testing.assert_allclose(dist.allreduce_time(n, 4, 2e-6, 1e-9, "tree"),
+                               4 * (2e-6 + n * 1e-9))
+    assert dist.allreduce_time(1e6, 1, 1.0, 1.0) == 0.0
+    alpha, beta = dist.fit_alpha_beta(n, t, 4)
+    assert alpha == pytest.approx(2e-6, rel=1e-6) and beta == pytest.approx(1e-9, rel=1e-6)
+    with pytest.raises(ValueError, match="algorithm"):
+        dist.allreduce_time(n, 4, 1e-6, 1e-9, "star")
+    with pytest.raises(ValueError, match="K >= 2"):
+        dist.fit_alpha_beta(n, t, 1)
+
+
+def test_sharded_adam_state_round_trip():
+    X, y, p1 = make_problem()
+    _, _, p2 = make_problem()
+    a = dist.ShardedAdam(p1, lr=0.01, comm=dist.SerialComm())
+    b = dist.ShardedAdam(p2, lr=0.01, comm=dist.SerialComm())
+    for _ in range(3):
+        a.step(loss_and_grad(p1, (X, y))[1])
+        b.step(loss_and_grad(p2, (X, y))[1])
+    c = dist.ShardedAdam(p2, lr=0.01, comm=dist.SerialComm())
+    c.load_state_dict(b.state_dict())
+    for _ in range(3):
+        a.step(loss_and_grad(p1, (X, y))[1])
+        c.step(loss_and_grad(p2, (X, y))[1])
+    _assert_close(p1, p2, tol=0.0)
+    with pytest.raises(ValueError, match="bounds"):
+        c.load_state_dict({"t": 1})
