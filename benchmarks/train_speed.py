@@ -14,7 +14,11 @@ both libraries, at the sizes the lessons use:
 - ``seq2seq``: the translator of lesson 19, GRU encoder-decoder (embedding 48,
   hidden 96) with gdlib's default attention (``Seq2Seq(attention=True)``, Bahdanau's
   additive score) and teacher forcing, length-bucketed batches of 64, Adam(lr=1e-2),
-  clipping at norm 5.
+  clipping at norm 5;
+- ``transformer``: the character-level GPT of lesson 30 (2 pre-LN blocks, d_model 64,
+  4 heads, context 32, 67 characters of *Macbeth*), 100 batches of 32 random windows
+  (the lesson's batch, not 64),
+  Adam(lr=3e-3); PyTorch's twin uses ``scaled_dot_product_attention(is_causal=True)``.
 
 PyTorch starts from a copy of gdlib's initial weights, and the first batch's
 loss is compared before any step (the ``same loss`` column: the absolute
@@ -58,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gdlib import backend, nn, optim  # noqa: E402
 from gdlib.clipping import clip_grad_norm_  # noqa: E402
 
-TASKS = ("mlp", "cnn", "rnn", "seq2seq")
+TASKS = ("mlp", "cnn", "rnn", "seq2seq", "transformer")
 BATCH = 64
 QUICK_BATCHES = 3          # batches per "epoch" with --quick
 
@@ -401,7 +405,91 @@ def task_seq2seq(quick: bool, with_torch: bool, threads: int) -> Task:
     return task
 
 
-BUILDERS = {"mlp": task_mlp, "cnn": task_cnn, "rnn": task_rnn, "seq2seq": task_seq2seq}
+# ----------------------------------------------------------------------------
+# (e) The character-level transformer of lesson 30.
+
+def torch_gpt(g):
+    """A PyTorch twin of ``gdlib.nn.GPT`` (pre-LN blocks, tanh GELU, untied head)."""
+    T = torch.nn
+    F = torch.nn.functional
+
+    def layer_norm(ln):
+        t = T.LayerNorm(ln.normalized_shape, eps=ln.eps)
+        put(t.weight, ln.params["gamma"])
+        put(t.bias, ln.params["beta"])
+        return t
+
+    def linear(dense):
+        t = T.Linear(dense.in_features, dense.out_features, bias=dense.bias)
+        put(t.weight, dense.params["W"], transpose=True)
+        if dense.bias:
+            put(t.bias, dense.params["b"])
+        return t
+
+    class Block(T.Module):
+        def __init__(self, b):
+            super().__init__()
+            self.n_heads = b.attn.n_heads
+            self.ln1, self.ln2 = layer_norm(b.ln1), layer_norm(b.ln2)
+            self.qkv, self.proj = linear(b.attn.qkv), linear(b.attn.proj)
+            self.fc1, self.fc2 = linear(b.fc1), linear(b.fc2)
+
+        def forward(self, x):
+            N, L, D = x.shape
+            q, k, v = self.qkv(self.ln1(x)).view(N, L, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(N, L, D))
+            return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
+
+    class Model(T.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = T.Embedding(g.vocab_size, g.d_model)
+            put(self.tok.weight, g.tok.params["W"])
+            self.pos = T.Parameter(tt(g.params["pos"]))
+            self.blocks = T.ModuleList(Block(b) for b in g.blocks)
+            self.ln_f = layer_norm(g.ln_f)
+            self.head = linear(g.head)
+
+        def forward(self, ids):
+            x = self.tok(ids) + self.pos[:ids.shape[1]]
+            for block in self.blocks:
+                x = block(x)
+            return self.head(self.ln_f(x))
+
+    return Model()
+
+
+def task_transformer(quick: bool, with_torch: bool, threads: int) -> Task:
+    from gdlib.data.chars import CharVocab, load_macbeth, random_windows
+
+    lr, steps, block, batch = 3e-3, 100, 32, 32           # the lesson's batch of 32 windows
+    text = load_macbeth()
+    vocab = CharVocab(text)
+    ids = vocab.encode(text)
+    rng = np.random.default_rng(0)
+    host = [random_windows(ids, batch, block, rng) for _ in range(QUICK_BATCHES if quick
+                                                                  else steps)]
+    g_batches = [((backend.asarray(x),), backend.asarray(y)) for x, y in host]
+    model = nn.GPT(len(vocab), block, d_model=64, n_heads=4, n_layers=2, rng=0)
+    loss = nn.SoftmaxCrossEntropy()
+    task = Task("transformer", f"char GPT, 2 pre-LN blocks, d 64, 4 heads, context {block}, "
+                f"V={len(vocab)}", len(host), model.num_parameters())
+    if with_torch:
+        tm = torch_gpt(model)
+        t_batches = [((tt(x),), tt(y)) for x, y in host]
+        pair(task, model, loss, tm, torch.nn.CrossEntropyLoss(), g_batches, t_batches, lr)
+        with torch.no_grad():
+            gap = np.abs(backend.to_host(model(*g_batches[0][0]))
+                         - tm(*t_batches[0][0]).numpy()).max()
+        task.note = f"batch {batch}; largest |logit gdlib - torch| on the first batch: {gap:.1e}"
+    task.gdlib_epoch = gdlib_trainer(model, loss, g_batches, lr)
+    task.model = model
+    return task
+
+
+BUILDERS = {"mlp": task_mlp, "cnn": task_cnn, "rnn": task_rnn, "seq2seq": task_seq2seq,
+            "transformer": task_transformer}
 
 
 # ----------------------------------------------------------------------------
@@ -488,13 +576,13 @@ def main(argv=None) -> list:
     def col(t, width, fmt):
         return f"{t:{width}{fmt}}" if t is not None else f"{'-':>{width}}"
 
-    head = (f"{'model':<8} {'params':>7} {'batches':>7} {'gdlib s':>8} {'torch s':>8} "
+    head = (f"{'model':<11} {'params':>7} {'batches':>7} {'gdlib s':>8} {'torch s':>8} "
             f"{'gdlib/torch':>11} {'gdlib fit s':>11} {'same loss':>9}  what")
     print(head)
     print("-" * len(head))
     for t in tasks:
         g, tor, fit = t.times["gdlib"], t.times.get("torch"), t.times.get("fit")
-        print(f"{t.name:<8} {t.n_params:>7} {t.n_batches:>7} {g:8.3f} {col(tor, 8, '.3f')} "
+        print(f"{t.name:<11} {t.n_params:>7} {t.n_batches:>7} {g:8.3f} {col(tor, 8, '.3f')} "
               f"{col(g / tor if tor else None, 11, '.2f')} {col(fit, 11, '.3f')} "
               f"{col(t.loss_gap, 9, '.1e')}  {t.description}")
         if t.note:

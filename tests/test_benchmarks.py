@@ -57,8 +57,8 @@ def test_only_selects_models_and_rejects_unknown_names(train_speed, capsys):
     tasks = train_speed.main(["--quick", "--no-torch", "--only", "mlp"])
     assert [t.name for t in tasks] == ["mlp"]
     with pytest.raises(SystemExit):
-        train_speed.main(["--no-torch", "--only", "mlp,transformer"])
-    assert "unknown model(s) ['transformer']" in capsys.readouterr().err
+        train_speed.main(["--no-torch", "--only", "mlp,diffusion"])
+    assert "unknown model(s) ['diffusion']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         train_speed.main(["--no-torch", "--threads", "0"])
 
