@@ -132,11 +132,39 @@ def test_layer_matches_loop_with_its_weights():
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.skipif(not FIXTURE.exists(), reason="fixture not generated")
 def test_against_torch_scaled_dot_product_attention():
+    """torch 2.13's scaled_dot_product_attention(is_causal=True), forward and backward."""
     f = np.load(FIXTURE)
-    out, _ = causal_attention(f["q"], f["k"], f["v"])
+    out, w = causal_attention(f["q"], f["k"], f["v"])
     np.testing.assert_allclose(out, f["out"], rtol=1e-10, atol=1e-12)
+    # the backward formulas of the module docstring give torch's gradients
+    d = f["dout"]
+    dv = w.swapaxes(-1, -2) @ d
+    dw = d @ f["v"].swapaxes(-1, -2)
+    ds = w * (dw - (w * dw).sum(-1, keepdims=True)) / 2.0    # sqrt(d_k) = 2
+    np.testing.assert_allclose(dv, f["dv"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ds @ f["k"], f["dq"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ds.swapaxes(-1, -2) @ f["q"], f["dk"], rtol=1e-10, atol=1e-12)
+
+
+def test_layer_against_torch():
+    """A whole 2-head layer with torch's weights: output and every gradient."""
+    f = np.load(FIXTURE)
+    layer = CausalSelfAttention(8, 2, dtype="float64")
+    for name in ("qkv", "proj"):
+        getattr(layer, name).params["W"][...] = f[f"{name}_W"]
+        getattr(layer, name).params["b"][...] = f[f"{name}_b"]
+    y = layer.forward(f["x"])
+    np.testing.assert_allclose(y, f["layer_y"], rtol=1e-10, atol=1e-12)
+    layer.zero_grad()
+    dx = layer.backward(f["layer_dout"])
+    np.testing.assert_allclose(dx, f["layer_dx"], rtol=1e-10, atol=1e-12)
+    g = layer.gradients()
+    for name in ("qkv", "proj"):
+        np.testing.assert_allclose(g[f"{name}.W"], f[f"layer_d{name}_W"], rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(g[f"{name}.b"], f[f"layer_d{name}_b"], rtol=1e-10,
+                                   atol=1e-12)
 
 
 def test_split_and_merge_heads():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["torch_optim.py", "extra_optim.py", "torch_schedules.py", "lars_lamb.py",
-           "normalization.py", "averaging.py", "sam.py"]
+           "normalization.py", "averaging.py", "sam.py", "transformer.py"]
 
 
 def main() -> int:
