@@ -114,6 +114,8 @@ CONVERGENCE = {
     "adafactor": ({"lr": 0.3}, 0.99),
     "rprop": ({"lr": 0.1}, None),
     "asgd": ({"lr": 0.6, "lambd": 0.0, "t0": 100}, None),
+    "lars": ({"lr": 1.0, "trust_coefficient": 0.1, "momentum": 0.5}, 0.98),   # steps of
+    "lamb": ({"lr": 0.1}, 0.98),        # a fixed fraction of |x| settle only as the lr decays
 }
 STEPS = 400
 TOL = 1e-3   # max |x - x*| after STEPS steps, from a start up to 3 away per coordinate
