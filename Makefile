@@ -83,6 +83,7 @@ book: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/optimizer_step.py
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/allreduce.py
 
 fixtures:  # REF_PY: a Python with torch==2.13.0, jax and optax (not the course's .venv)
 	$(REF_PY) tools/make_reference_fixtures.py
