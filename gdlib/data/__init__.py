@@ -6,6 +6,8 @@
   length-bucketed batches.
 - :mod:`gdlib.data.corpora`: the shipped sentiment and English-French corpora (seeded
   generators from hand-written grammars; the TSV files they wrote).
+- :mod:`gdlib.data.chars`: Shakespeare's *Macbeth* (public domain, shipped), a character
+  vocabulary and random training windows for character-level language models.
 - :mod:`gdlib.data.detection`: digits placed on a larger canvas with their boxes (a seeded
   object-detection set; test canvases use digit images no training canvas uses).
 - :mod:`gdlib.data.download`: download once, verify SHA-256, cache; safe archive extraction.
