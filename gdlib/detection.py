@@ -28,7 +28,7 @@ import numpy
 from .backend import array_module, to_host
 from .nn.losses import _float_pred, _no_forward, _scalar_dout
 from .nn.module import Module
-from .optim.base import check_int, check_positive, check_real
+from .optim.base import check_bool, check_int, check_positive, check_real
 
 __all__ = [
     "box_area", "box_iou", "GridCoder", "DetectionLoss", "smooth_l1", "decode_predictions",
@@ -359,24 +359,31 @@ class DetectionLoss(Module):
 # From the network's output to detections
 
 
-def decode_predictions(output, coder: GridCoder, score_threshold: float = 0.05):
+def decode_predictions(output, coder: GridCoder, score_threshold: float = 0.05,
+                       top_class_only: bool = False):
     r"""Detections from a grid detector's raw output, before NMS.
 
-    Each cell proposes one box with score :math:`\sigma(o) \cdot \max_c p_c` (objectness
-    times the class probability, as YOLO's class-specific confidence) and class
-    :math:`\arg\max_c p_c`; cells scoring below ``score_threshold`` are dropped.
+    Each cell proposes its box once per class :math:`c`, with the class-specific score
+    :math:`\sigma(o) \cdot p_c` (objectness times the class probability: YOLO's
+    class-specific confidence, Redmon et al. 2016); proposals scoring below
+    ``score_threshold`` are dropped. Keeping the runner-up classes, as YOLO's, SSD's and
+    Faster R-CNN's evaluations do, lets a box whose class is uncertain still count for
+    the right class, lower in the ranking.
 
     Parameters
     ----------
     output : array (n, 5 + C, S, S)
     coder : GridCoder
     score_threshold : float in [0, 1]
+    top_class_only : bool, default False
+        Propose each box only with its most probable class.
 
     Returns
     -------
     list of (boxes (k, 4), scores (k,), labels (k,)) NumPy arrays, one per image.
     """
     score_threshold = _check_threshold("score_threshold", score_threshold)
+    top_class_only = check_bool("top_class_only", top_class_only)
     if not isinstance(coder, GridCoder):
         raise TypeError(f"decode_predictions: coder must be a GridCoder, got "
                         f"{type(coder).__name__}.")
@@ -392,13 +399,17 @@ def decode_predictions(output, coder: GridCoder, score_threshold: float = 0.05):
     z = p[..., 5:] - p[..., 5:].max(axis=-1, keepdims=True)
     prob = numpy.exp(z)
     prob /= prob.sum(axis=-1, keepdims=True)
-    scores = obj * prob.max(axis=-1)
-    labels = prob.argmax(axis=-1)
-    boxes = coder.decode(p[..., 1:5])
+    scores = obj[..., None] * prob                          # (n, S, S, C)
+    if top_class_only:
+        best = prob.argmax(axis=-1)[..., None]
+        scores = numpy.where(numpy.arange(prob.shape[-1]) == best, scores, -1.0)
+    boxes = coder.decode(p[..., 1:5])                       # (n, S, S, 4)
     result = []
     for k in range(len(p)):
-        keep = scores[k] >= score_threshold
-        result.append((boxes[k][keep], scores[k][keep], labels[k][keep].astype(numpy.int64)))
+        i, j, c = numpy.nonzero(scores[k] >= score_threshold)
+        order = numpy.argsort(-scores[k][i, j, c], kind="stable")
+        i, j, c = i[order], j[order], c[order]
+        result.append((boxes[k][i, j], scores[k][i, j, c], c.astype(numpy.int64)))
     return result
 
 

@@ -329,7 +329,14 @@ def test_decode_and_postprocess():
     np.testing.assert_allclose(boxes, [[8.0, 0, 16, 8]])
     assert scores[0] == pytest.approx(1.0) and labels.tolist() == [1]
     assert len(postprocess(out, coder, 0.5, 0.5)[0][0]) == 1
-    assert len(decode_predictions(out, coder, 0.0)[0][0]) == 4
+    assert len(decode_predictions(out, coder, 0.0, top_class_only=True)[0][0]) == 4
+    assert len(decode_predictions(out, coder, 0.0)[0][0]) == 8        # every class of each cell
+    # an uncertain cell proposes its box for both classes, ranked by sigma(o) * p_c
+    out[0, 5, 0, 1] = 20.0 + np.log(0.5)                   # p = (1/3, 2/3)
+    boxes, scores, labels = decode_predictions(out, coder, score_threshold=0.2)[0]
+    np.testing.assert_allclose(scores, [2 / 3, 1 / 3])
+    assert labels.tolist() == [1, 0] and np.allclose(boxes[0], boxes[1])
+    assert decode_predictions(out, coder, 0.2, top_class_only=True)[0][2].tolist() == [1]
 
 
 # ----------------------------------------------------------------------------
@@ -350,6 +357,8 @@ def test_decode_and_postprocess():
     (lambda: decode_predictions(np.zeros((1, 7, 2, 2)), GridCoder(2, 8, 8), 2.0),
      "score_threshold"),
     (lambda: decode_predictions(np.zeros((1, 7, 3, 3)), GridCoder(2, 8, 8)), "output"),
+    (lambda: decode_predictions(np.zeros((1, 7, 2, 2)), GridCoder(2, 8, 8), 0.1, "yes"),
+     "top_class_only"),
     (lambda: postprocess(np.zeros((1, 7, 2, 2)), GridCoder(2, 8, 8), 0.1, np.nan),
      "iou_threshold"),
     (lambda: match_detections([[0, 0, 1, 1]], [1.0], [[0, 0, 1, 1]], 2), "iou_threshold"),
