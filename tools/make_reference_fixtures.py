@@ -17,7 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["torch_optim.py", "extra_optim.py", "torch_schedules.py", "lars_lamb.py",
-           "normalization.py", "averaging.py", "sam.py", "transformer.py"]
+           "normalization.py", "averaging.py", "sam.py", "transformer.py",
+           "muon_bf16.py"]
 
 
 def main() -> int:

@@ -32,7 +32,15 @@ __all__ = ["Muon", "newton_schulz"]
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
-def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps: int = 5, eps: float = 1e-7):
+def _round_bf16(X):
+    """``X`` (float32) rounded to the nearest bfloat16, kept in float32."""
+    from ..precision import round_to
+
+    return round_to(X, "bfloat16")
+
+
+def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps: int = 5, eps: float = 1e-7,
+                  dtype=None):
     r"""Approximately orthogonalize the matrix ``G`` (replace its singular values by ~1).
 
     With :math:`G = U S V^\top`, the result is close to :math:`U V^\top`. Start
@@ -50,11 +58,30 @@ def newton_schulz(G, coefficients=NS_COEFFICIENTS, steps: int = 5, eps: float = 
     which does not hurt training). The iteration works on the wide orientation
     (rows <= columns) so that :math:`A_k` is the smaller Gram matrix.
 
-    Runs in the dtype of ``G`` (``torch.optim.Muon`` runs it in bfloat16).
+    ``dtype=None`` runs it in the dtype of ``G``. ``dtype="bfloat16"`` runs it
+    as ``torch.optim.Muon`` does (torch 2.13, ``_zeropower_via_newtonschulz``):
+    ``G`` is rounded to bfloat16, then every operation (the norm, the division,
+    :math:`A_k`, :math:`bA_k + cA_k^2`, :math:`aX_k + B_kX_k`) computes in
+    float32 from bfloat16 inputs and rounds its result to bfloat16, as torch's
+    CPU kernels for bfloat16 do (products accumulated in float32). The result
+    holds bfloat16 values in a float32 array.
     """
     a, b, c = coefficients
     tall = G.shape[0] > G.shape[1]
     X = G.T if tall else G
+    if dtype is not None and str(dtype) == "bfloat16":
+        r = _round_bf16
+        X = r(X.astype(xp.float32))                               # grad.bfloat16()
+        norm = r(xp.maximum(xp.linalg.norm(X), eps).astype(xp.float32))
+        X = r(X / norm)                                           # X0 = G / max(||G||, ε)
+        a32, b32, c32 = (xp.float32(v) for v in (a, b, c))
+        for _ in range(steps):
+            A = r(X @ X.T)                                        # A = X Xᵀ
+            B = r(b32 * A + c32 * (A @ A))                        # addmm(A, A, A, beta=b, alpha=c)
+            X = r(a32 * X + B @ X)                                # addmm(X, B, X, beta=a)
+        return X.T if tall else X
+    if dtype is not None:
+        raise ValueError(f"dtype must be None or 'bfloat16', got {dtype!r}.")
     X = X / xp.maximum(xp.linalg.norm(X), eps)     # X0 = G / max(||G||_F, ε)
     for _ in range(steps):
         A = X @ X.T                                # A = X Xᵀ
@@ -106,22 +133,34 @@ class Muon(Optimizer):
         Number of Newton-Schulz iterations (fewer than 100).
     adjust_lr_fn : {None, 'original', 'match_rms_adamw'}, default None
         Shape-dependent scaling of the learning rate (None means 'original').
+    ns_dtype : {None, 'bfloat16'}, default None
+        ``None`` runs the Newton-Schulz iteration in the parameter's dtype
+        (float64 on the CPU); ``'bfloat16'`` runs it in bfloat16 exactly as
+        ``torch.optim.Muon`` does (see :func:`newton_schulz`), and the step is
+        then applied to the parameter in its own dtype.
 
     Notes
     -----
-    gdlib runs the Newton-Schulz iteration in the parameter's dtype (float64 on
-    the CPU); torch runs it in bfloat16, so torch's steps differ from gdlib's
-    by about 1e-2 relative. The tests compare against torch with its iteration
-    switched to float64.
+    By default gdlib runs the Newton-Schulz iteration in the parameter's dtype;
+    torch runs it in bfloat16, so their steps differ by about 1e-2 relative.
+    ``tests/test_optim_reference.py`` compares the default against torch with
+    its iteration switched to float64; ``tests/test_optim_muon_bf16.py``
+    compares ``ns_dtype='bfloat16'`` against torch as it ships.
     """
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-                 ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+                 ns_coefficients=NS_COEFFICIENTS, eps=1e-7, ns_steps=5, adjust_lr_fn=None,
+                 ns_dtype=None):
         if not (adjust_lr_fn is None or (isinstance(adjust_lr_fn, str)
                                          and adjust_lr_fn in ("original", "match_rms_adamw"))):
             raise ValueError(
                 f"Invalid adjust_lr_fn={adjust_lr_fn!r}: choose None, 'original' or "
                 "'match_rms_adamw'."
+            )
+        if not (ns_dtype is None or (isinstance(ns_dtype, str) and ns_dtype == "bfloat16")):
+            raise ValueError(
+                f"Invalid ns_dtype={ns_dtype!r}: choose None (the parameter's dtype) or "
+                "'bfloat16' (as torch.optim.Muon)."
             )
         ns_steps = check_int("ns_steps", ns_steps, minimum=0, maximum=99)
         try:
@@ -139,7 +178,7 @@ class Muon(Optimizer):
             momentum=check_nonnegative("momentum", momentum),
             nesterov=check_bool("nesterov", nesterov),
             ns_coefficients=coeffs, eps=check_eps(eps), ns_steps=ns_steps,
-            adjust_lr_fn=adjust_lr_fn,
+            adjust_lr_fn=adjust_lr_fn, ns_dtype=ns_dtype,
         )
         for p, name in zip(self.params, self.names):
             if p.ndim != 2:
@@ -167,6 +206,7 @@ class Muon(Optimizer):
             D = g + mu * (B - g)                       # (1-μ)G + μB
         else:
             D = B
-        O = newton_schulz(D, self.ns_coefficients, self.ns_steps, self.eps)   # O ≈ U Vᵀ
+        O = newton_schulz(D, self.ns_coefficients, self.ns_steps, self.eps,
+                          self.ns_dtype)               # O ≈ U Vᵀ
         p *= 1 - self.lr * self.weight_decay           # W <- (1-ηλ) W
-        p -= self.adjusted_lr(p.shape) * O             # W <- W - η' O
+        p -= self.adjusted_lr(p.shape) * O.astype(p.dtype, copy=False)   # W <- W - η' O
