@@ -79,7 +79,7 @@ WRONG = [
     Wrong("ex1", "divided by the first box's area", _iou(CLAMPED, "area_a[:, None]"),
           expect=("boxes_a's box only",)),
     Wrong("ex1", "min and max swapped (enclosing box)",
-          _iou(CLAMPED, "area_a[:, None] + area_b[None, :]",
+          _iou(CLAMPED, UNION,
                w="np.maximum(a[:, None, 2], b[None, :, 2]) - "
                  "np.minimum(a[:, None, 0], b[None, :, 0])",
                h="np.maximum(a[:, None, 3], b[None, :, 3]) - "
