@@ -181,6 +181,21 @@ def test_gan_trains_through_train_and_covers_modes():
     assert after["modes"] >= 3
 
 
+@pytest.mark.parametrize("kw, match", [({"hidden": 0}, "hidden"),
+                                       ({"latent_dim": 1.5}, "latent_dim"),
+                                       ({"layers": -1}, "layers")])
+def test_gan_bad_input(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        gen.GAN(**kw)
+
+
+def test_mlp_bad_input():
+    with pytest.raises(ValueError, match="sizes"):
+        gen.mlp([3])
+    with pytest.raises(ValueError, match="activation"):
+        gen.mlp([3, 2], activation="swish")
+
+
 # ----------------------------------------------------------------------------
 # Diffusion
 
@@ -242,6 +257,13 @@ def test_diffusion_loss_gradient(float64_layers):
         num = fd_grad(f, p)
         np.testing.assert_allclose(grads[key], num, rtol=1e-5, atol=1e-8, err_msg=key)
     assert loss > 0
+
+
+def test_diffusion_bad_input():
+    with pytest.raises(ValueError, match="betas"):
+        gen.Diffusion([0.1, -0.2])
+    with pytest.raises(ValueError, match="n"):
+        gen.Diffusion([0.1, 0.2]).sample(0)
 
 
 def test_diffusion_trains_and_samples_get_closer():
