@@ -65,6 +65,7 @@ __all__ = [
     "RoundTo",
     "emulate",
     "MixedPrecision",
+    "ScaledLoss",
 ]
 
 #: The bfloat16 NumPy dtype (from ``ml_dtypes``).
@@ -610,3 +611,35 @@ class MixedPrecision:
         for g in self.grads.values():
             g[...] = round_to(g, self.dtype)
         return value, self.grads
+
+
+class ScaledLoss(Module):
+    r"""A loss multiplied by a constant: :math:`c\,L`, with the gradient :math:`c\,\partial L`.
+
+    A loss that is a mean over many terms (the tokens of a batch of long
+    sequences) has gradients that are small by the same factor; ``ScaledLoss(loss,
+    2**-14)`` puts a small model's gradients where such a model's are, to study
+    underflow.
+
+    Parameters
+    ----------
+    loss : gdlib.nn loss module
+    factor : float
+        :math:`c > 0`.
+    """
+
+    def __init__(self, loss, factor):
+        super().__init__()
+        if not isinstance(loss, Module):
+            raise TypeError(f"loss must be a gdlib.nn loss module, got {type(loss).__name__}.")
+        self.inner = loss
+        self.factor = check_real("factor", factor, low=0.0, low_open=True)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:g}"
+
+    def forward(self, pred, target):
+        return self.factor * self.inner(pred, target)
+
+    def backward(self, dout=1.0):
+        return self.inner.backward(float(dout) * self.factor)
