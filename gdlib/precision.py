@@ -89,7 +89,7 @@ def as_format(dtype, name: str = "dtype") -> numpy.dtype:
     if isinstance(dtype, str) and dtype.strip().lower() in ("bfloat16", "bf16"):
         return bfloat16
     try:
-        dt = numpy.dtype(dtype)
+        dt = None if dtype is None else numpy.dtype(dtype)    # dtype(None) would be float64
     except TypeError:
         dt = None
     if dt is None or dt.name not in FORMATS:
@@ -332,7 +332,8 @@ class GradScaler:
             return
         self.growth_tracker += 1
         if self.growth_tracker == self.growth_interval:
-            grown = float(numpy.float32(self.scale * self.growth_factor))
+            with numpy.errstate(over="ignore"):        # torch keeps the scale in float32
+                grown = float(numpy.float32(self.scale * self.growth_factor))
             if math.isfinite(grown):
                 self.scale = grown
             self.growth_tracker = 0
@@ -433,7 +434,10 @@ class MixedPrecisionOptimizer(Optimizer):
             self.skipped += 1                     # skip the step, keep the weights
         else:
             cast = [g.astype(p.dtype, copy=False) for g, p in zip(unscaled, self.params)]
-            self.optimizer.step(dict(zip(self._keys, cast)) if self._keys is not None else cast)
+            if self._keys is not None:
+                self.optimizer.step(dict(zip(self._keys, cast)))
+            else:
+                self.optimizer.step(cast[0] if self.optimizer._kind == "single" else cast)
             if self.round_params is not None:          # weights stored in low precision
                 for p in self.params:
                     p[...] = round_to(p, self.round_params)
