@@ -530,7 +530,14 @@ def precision_recall(scores, is_tp, num_gt: int):
     return tp / k, recall
 
 
-def average_precision(scores, is_tp, num_gt: int) -> float:
+def _check_interpolation(interpolation) -> None:
+    if not (isinstance(interpolation, str) and interpolation == "all"
+            or interpolation == 101 and not isinstance(interpolation, (bool, str, float))):
+        raise ValueError(f"interpolation must be 'all' (PASCAL VOC 2010+) or 101 (COCO), got "
+                         f"{interpolation!r}.")
+
+
+def average_precision(scores, is_tp, num_gt: int, interpolation="all") -> float:
     r"""Average precision of ranked detections: PASCAL VOC 2010+'s all-point definition.
 
     Rank the detections by score, compute precision :math:`P_k` and recall :math:`R_k`
@@ -542,9 +549,11 @@ def average_precision(scores, is_tp, num_gt: int) -> float:
     .. math:: \mathrm{AP} = \sum_k (R_k - R_{k-1})\, \hat P(R_k),\qquad R_0 = 0.
 
     This is the definition of the VOC devkit since 2010 (Everingham et al., 2010 and
-    2015; ``voc_ap`` with ``use_07_metric=False`` in Girshick's py-faster-rcnn); COCO
-    samples the same envelope at 101 recall levels instead. Missed objects simply cap
-    the recall below 1.
+    2015; ``voc_ap`` with ``use_07_metric=False`` in Girshick's py-faster-rcnn). COCO
+    (Lin et al., 2014; ``pycocotools``' ``COCOeval.accumulate``) samples the same
+    envelope at the 101 recall levels :math:`r = 0, 0.01, \dots, 1` instead, taking at
+    each the envelope at the first detection whose recall reaches :math:`r` (0 beyond the
+    largest recall): ``interpolation=101``. Missed objects simply cap the recall below 1.
 
     Parameters
     ----------
@@ -553,6 +562,8 @@ def average_precision(scores, is_tp, num_gt: int) -> float:
         Whether each detection is a true positive (:func:`match_detections`).
     num_gt : int
         Number of ground-truth objects of the class.
+    interpolation : "all" or 101, default "all"
+        VOC's area under the envelope at every recall step, or COCO's 101-point mean.
 
     Returns
     -------
@@ -560,18 +571,23 @@ def average_precision(scores, is_tp, num_gt: int) -> float:
         In [0, 1]; NaN when ``num_gt`` is 0 (AP is undefined without objects; such a
         class is left out of the mean).
     """
+    _check_interpolation(interpolation)
     precision, recall = precision_recall(scores, is_tp, num_gt)
     if num_gt == 0:
         return float("nan")
     if not len(precision):
         return 0.0
     envelope = numpy.maximum.accumulate(precision[::-1])[::-1]
+    if interpolation == 101:
+        first = numpy.searchsorted(recall, numpy.linspace(0.0, 1.0, 101), side="left")
+        reached = first < len(recall)
+        return float(numpy.sum(envelope[first[reached]]) / 101)
     steps = numpy.diff(numpy.concatenate([[0.0], recall]))
     return float(numpy.sum(steps * envelope))
 
 
 def mean_average_precision(detections, ground_truth, num_classes: int,
-                           iou_threshold: float = 0.5):
+                           iou_threshold: float = 0.5, interpolation="all"):
     r"""Mean over classes of the average precision at one IoU threshold (mAP@0.5 by default).
 
     For each class, detections of all images are pooled, matched per image with
@@ -585,6 +601,8 @@ def mean_average_precision(detections, ground_truth, num_classes: int,
     ground_truth : list of (boxes (m, 4), labels (m,)), one per image
     num_classes : int
     iou_threshold : float in [0, 1], default 0.5
+    interpolation : "all" or 101
+        See :func:`average_precision`.
 
     Returns
     -------
@@ -594,6 +612,7 @@ def mean_average_precision(detections, ground_truth, num_classes: int,
     """
     num_classes = check_int("num_classes", num_classes, minimum=1)
     iou_threshold = _check_threshold("iou_threshold", iou_threshold)
+    _check_interpolation(interpolation)
     if len(detections) != len(ground_truth):
         raise ValueError(f"detections and ground_truth must have one entry per image, got "
                          f"{len(detections)} and {len(ground_truth)}.")
@@ -623,6 +642,6 @@ def mean_average_precision(detections, ground_truth, num_classes: int,
         if num_gt[c]:
             s = numpy.concatenate(scores[c]) if scores[c] else numpy.zeros(0)
             h = numpy.concatenate(hits[c]) if hits[c] else numpy.zeros(0, dtype=bool)
-            ap[c] = average_precision(s, h, int(num_gt[c]))
+            ap[c] = average_precision(s, h, int(num_gt[c]), interpolation)
     present = ~numpy.isnan(ap)
     return (float(ap[present].mean()) if present.any() else float("nan")), ap

@@ -471,3 +471,40 @@ def test_iou_and_loss_agree_on_cupy_and_numpy():
     assert res["gpu"][0] == pytest.approx(res["cpu"][0], rel=1e-12)
     np.testing.assert_allclose(res["gpu"][1], res["cpu"][1], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(res["gpu"][2], res["cpu"][2], rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# Against pycocotools (tools/reference/coco_map.py wrote the fixture)
+
+
+def test_map_matches_pycocotools_cocoeval():
+    from pathlib import Path
+
+    ref = np.load(Path(__file__).parent / "fixtures" / "detection_coco.npz")
+    gt, det = ref["gt"], ref["det"]
+    images = range(int(gt[:, 0].max()) + 1)
+    truth = [(gt[gt[:, 0] == i, 1:5], gt[gt[:, 0] == i, 5].astype(int)) for i in images]
+    dets = [(det[det[:, 0] == i, 1:5], det[det[:, 0] == i, 6], det[det[:, 0] == i, 5].astype(int))
+            for i in images]
+    m, ap = mean_average_precision(dets, truth, num_classes=len(ref["ap"]), interpolation=101)
+    np.testing.assert_allclose(ap, ref["ap"], rtol=1e-12, atol=1e-14)
+    assert m == pytest.approx(float(ref["map"]), rel=1e-12)
+    # VOC's all-point area differs from COCO's 101 samples, but only a little
+    m_voc, _ = mean_average_precision(dets, truth, num_classes=len(ref["ap"]))
+    assert m_voc != m and abs(m_voc - m) < 0.01
+
+
+def test_coco_101_point_hand_computed():
+    # The ranking T F F T T with 3 objects (see test_average_precision_hand_computed):
+    # envelope 1 up to recall 1/3, 3/5 up to recall 1. Of the 101 levels r = 0, .01, ..., 1,
+    # 34 (r <= .33) read 1 and 67 read 3/5: AP = (34 + 67 * 3/5) / 101.
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    hits = np.array([True, False, False, True, True])
+    assert average_precision(scores, hits, 3, interpolation=101) == \
+        pytest.approx((34 + 67 * 0.6) / 101, rel=1e-12)
+    # a fourth object never found: recall stops at 3/4, levels above read 0
+    assert average_precision(scores, hits, 4, interpolation=101) == \
+        pytest.approx((26 + 50 * 0.6) / 101, rel=1e-12)
+    for bad in ("101", 11, True, "voc"):
+        with pytest.raises(ValueError, match="interpolation"):
+            average_precision(scores, hits, 3, interpolation=bad)

@@ -1,7 +1,7 @@
 """Regenerate every reference fixture in tests/fixtures/ from PyTorch and optax.
 
-Run with a Python that has ``numpy``, ``torch==2.13.0`` (CPU build), ``jax`` and
-``optax`` installed; the course itself needs none of them::
+Run with a Python that has ``numpy``, ``torch==2.13.0`` (CPU build), ``jax``,
+``optax`` and ``pycocotools`` installed; the course itself needs none of them::
 
     python tools/make_reference_fixtures.py
 
@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["torch_optim.py", "extra_optim.py", "torch_schedules.py", "lars_lamb.py",
            "normalization.py", "averaging.py", "sam.py", "transformer.py",
-           "muon_bf16.py"]
+           "muon_bf16.py", "coco_map.py"]
 
 
 def main() -> int:
