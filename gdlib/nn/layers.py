@@ -372,8 +372,17 @@ class GELU(_Activation):
         mod = array_module(x)
         self._x = x
         if self.approximate == "tanh":
-            self._a = t = mod.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-            return 0.5 * x * (1 + t)
+            # a = tanh(sqrt(2/pi) (x + 0.044715 x^3)), y = x (1 + a) / 2, in place
+            t = x * x
+            t *= 0.044715
+            t += 1.0
+            t *= x
+            t *= _SQRT_2_OVER_PI
+            self._a = t = mod.tanh(t, out=t)
+            y = t + 1.0
+            y *= x
+            y *= 0.5
+            return y
         if mod is numpy:
             from scipy.special import erf
         else:  # pragma: no cover - GPU only

@@ -200,11 +200,11 @@ class CausalSelfAttention(Module):
         dw = do @ v.swapaxes(-1, -2)                                # dO V^T
         ds = w * (dw - (w * dw).sum(axis=-1, keepdims=True))        # softmax backward
         ds *= 1.0 / math.sqrt(d)                                    # masked entries: w = 0
-        dq = ds @ k
-        dk = ds.swapaxes(-1, -2) @ q
-        dqkv = xp.stack((dq, dk, dv))                               # (3, N, H, T, d)
-        dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(N, T, 3 * H * d)
-        return self.qkv.backward(dqkv)
+        dqkv = xp.empty((N, T, 3, H, d), dtype=q.dtype)             # the layout of the qkv output
+        dqkv[:, :, 0] = (ds @ k).transpose(0, 2, 1, 3)              # dQ = dS K
+        dqkv[:, :, 1] = (ds.swapaxes(-1, -2) @ q).transpose(0, 2, 1, 3)   # dK = dS^T Q
+        dqkv[:, :, 2] = dv.transpose(0, 2, 1, 3)
+        return self.qkv.backward(dqkv.reshape(N, T, 3 * H * d))
 
 
 class TransformerBlock(Module):
