@@ -119,10 +119,10 @@ def box_iou(boxes_a, boxes_b):
     b = check_boxes("boxes_b", boxes_b)
     mod = array_module(a)
     b = mod.asarray(b)
-    w = mod.clip(mod.minimum(a[:, None, 2], b[None, :, 2])
-                 - mod.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    h = mod.clip(mod.minimum(a[:, None, 3], b[None, :, 3])
-                 - mod.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    w = mod.maximum(mod.minimum(a[:, None, 2], b[None, :, 2])
+                    - mod.maximum(a[:, None, 0], b[None, :, 0]), 0)
+    h = mod.maximum(mod.minimum(a[:, None, 3], b[None, :, 3])
+                    - mod.maximum(a[:, None, 1], b[None, :, 1]), 0)
     inter = w * h
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
@@ -348,8 +348,7 @@ class DetectionLoss(Module):
         sig = 1.0 / (1.0 + mod.exp(-o))
         d_obj = self.obj_weight * scale * (sig - obj)
         d_box = self.box_weight * scale * dsl1 * obj[..., None]
-        onehot = mod.zeros_like(prob)
-        mod.put_along_axis(onehot, cls[..., None], 1.0, axis=-1)
+        onehot = (mod.arange(prob.shape[-1]) == cls[..., None]).astype(prob.dtype)
         d_cls = self.cls_weight * scale * (prob - onehot) * obj[..., None]
         grad = mod.concatenate([d_obj[..., None], d_box, d_cls], axis=-1)
         return mod.ascontiguousarray(grad.transpose(0, 3, 1, 2))
