@@ -116,3 +116,33 @@ def svrg_path(grad_i, full_grad, w0, lr, order, m):
     return np.array([w0] * (len(order) + 1))
 """, expect=("switched off", "SVRG's corrected gradient")),
 ]
+
+# Added by the learner's-side audit: more slips a learner makes.
+WRONG += [
+    Wrong("ex1", "trace divided by B_b - B_s",
+          _scale(GRAD_SQ, "np.mean((sq_small - sq_big) / (b_big - b_small))"),
+          expect=("not B_b - B_s",)),
+    Wrong("ex1", "|G|^2 not divided by B_b - B_s",
+          _scale("np.mean(b_big * sq_big - b_small * sq_small)", TRACE),
+          expect=("division is missing",)),
+    Wrong("ex2", "1 - decay * t instead of 1 - decay**t", _ema(EMA_NEW, "m_new / (1 - decay * t)"),
+          expect=(r"not 1 - decay \* t",)),
+    Wrong("ex2", "correction multiplied", _ema(EMA_NEW, "m_new * (1 - decay ** t)"),
+          expect=("you multiplied",)),
+    Wrong("ex3", "mu recomputed at the current w", _svrg(
+        "grad_i(w, i) - grad_i(w_snap, i) + full_grad(w)"), expect=(r"full_grad\(w_snap\)",)),
+    Wrong("ex3", "snapshot taken after the step", """
+def svrg_path(grad_i, full_grad, w0, lr, order, m):
+    w = np.array(w0, dtype=float)
+    path = [w.copy()]
+    w_snap, mu = w.copy(), full_grad(w)
+    for k, i in enumerate(order):
+        w = w - lr * (grad_i(w, i) - grad_i(w_snap, i) + mu)
+        if k % m == 0:
+            w_snap, mu = w.copy(), full_grad(w)
+        path.append(w.copy())
+    return np.array(path)
+""", expect=("taken after the step",)),
+    Wrong("ex3", "path without w0", _svrg(SVRG_G).replace("path = [w.copy()]", "path = []"),
+          expect=("w0 and 8 steps",)),
+]
