@@ -57,6 +57,13 @@ def hvp_fd(grad, w, v, eps):
     minus = grad(w)
     return (plus - minus) / (2 * eps)
 """, expect=("in place",)),
+    Wrong("ex1", "operator precedence: / 2 * eps",
+          _hvp("(grad(w + eps * v) - grad(w - eps * v)) / 2 * eps"),
+          expect=("parentheses", r"2 \* eps")),
+    Wrong("ex1", "direction v normalised",
+          _hvp("(grad(w + eps * v / np.linalg.norm(v)) - grad(w - eps * v / np.linalg.norm(v)))"
+               " / (2 * eps)"),
+          expect=("as given", "normalise v")),
     Wrong("ex1", "library's fd_hvp", _hvp("fd_hvp(grad, w, v)"),
           expect=("switched off", "finite-difference Hessian-vector product yourself")),
     Wrong("ex2", "norm instead of the Rayleigh quotient",
@@ -90,6 +97,10 @@ def power_iteration(hvp, v0, iters):
         prev, v = v, hv / np.linalg.norm(hv)
     return float(prev @ hvp(v)), v
 """, expect=("same final v",)),
+    Wrong("ex2", "pair returned as (v, value)", _power(NORMALISED, "v, float(v @ hvp(v))"),
+          expect=(r"order \(value, v\)",)),
+    Wrong("ex2", "absolute value of the quotient", _power(NORMALISED, "abs(float(v @ hvp(v))), v"),
+          expect=("negative", "absolute value")),
     Wrong("ex2", "library's top_eigenvalue", """
 def power_iteration(hvp, v0, iters):
     res = top_eigenvalue(hvp, len(v0), iters=iters, v0=v0)
@@ -112,6 +123,15 @@ def power_iteration(hvp, v0, iters):
     Wrong("ex3", "divided by the squared norm",
           _sam("rho * g / np.sum(g * g)", "w - lr * grad(w + eps)"),
           expect=("not by its square",)),
+    Wrong("ex3", "sum of |g| instead of the norm",
+          _sam("rho * g / np.sum(np.abs(g))", "w - lr * grad(w + eps)"),
+          expect=("Euclidean norm",)),
+    Wrong("ex3", "lr and rho swapped",
+          _sam("lr * g / np.linalg.norm(g)", "w - rho * grad(w + eps)"),
+          expect=("swapped",)),
+    Wrong("ex3", "average of the two gradients",
+          _sam("rho * g / np.linalg.norm(g)", "w - lr * (grad(w + eps) + g) / 2"),
+          expect=("perturbed point alone", "average")),
     Wrong("ex3", "w changed in place", """
 def sam_step(w, grad, lr, rho):
     g = grad(w)
