@@ -106,3 +106,32 @@ def performance_profile(times, taus):
     return tuning.performance_profile(times, taus)
 """, expect=("switched off", "performance profile")),
 ]
+
+# Added by the learner's-side audit: more slips a learner makes.
+WRONG += [
+    Wrong("ex1", "logarithm not raised back (np.log)",
+          _log("np.log(low) + u * (np.log(high) - np.log(low))"), expect=(r"np\.exp",)),
+    Wrong("ex1", "logarithm not raised back (log10)",
+          _log("np.log10(low) + u * (np.log10(high) - np.log10(low))"), expect=(r"10 \*\*",)),
+    Wrong("ex1", "np.logspace ignoring u",
+          _log("np.logspace(np.log10(low), np.log10(high), u.size).reshape(u.shape)"),
+          expect=("ignores the values of u",)),
+    Wrong("ex2", "np.argmax without checking for a hit", """
+def median_steps_to_target(studies, checkpoints, target):
+    checkpoints = np.asarray(checkpoints)
+    best = []
+    for losses in studies:
+        hit = np.asarray(losses) <= target
+        best.append(checkpoints[np.argmax(hit, axis=1)].min())
+    return float(np.median(best))
+""", expect=("argmax of a row with no hit",)),
+    Wrong("ex2", "step of the lowest loss, not the first hit",
+          _median(hit="losses <= target", step="checkpoints[np.nanargmin(losses, axis=1)]"),
+          expect=("not of its lowest loss",)),
+    Wrong("ex3", "best over the wrong axis",
+          _profile(ratio="T / T.min(axis=1, keepdims=True)"),
+          expect=("each optimizer's own best",)),
+    Wrong("ex3", "divided by the number of optimizers",
+          _profile(count="(r[None, :] <= taus[:, None]).sum(axis=1) / len(names)"),
+          expect=("not of optimizers",)),
+]
