@@ -79,6 +79,14 @@ WRONG = [
         "    return audio.frame(x, frame_length, hop_length)"),
         expect=("switched off", "the framing yourself")),
     # Exercise 2: the mel filterbank
+    Wrong("ex1", "frames one sample short (L - 1 in the slice)", _frames(
+        "    T = 1 + (len(x) - frame_length) // hop_length\n"
+        "    return np.stack([x[t * hop_length:t * hop_length + frame_length - 1]"
+        " for t in range(T)])"), expect=("frame_length samples", "end index")),
+    Wrong("ex1", "starts from range(0, N - L, H): last frame lost when it ends at N", _frames(
+        "    return np.stack([x[s:s + frame_length]"
+        " for s in range(0, len(x) - frame_length, hop_length)])"),
+        expect=("one frame is missing", r"range\(0, N - L \+ 1, H\)")),
     Wrong("ex2", "ln for the mels, 10** for the inverse",
           _bank(top="2595 * np.log(1 + (rate / 2) / 700)"),
           expect=("natural log", "its own inverse")),
@@ -97,6 +105,21 @@ WRONG = [
           _bank(edges="np.floor((n_fft + 1) * 700 * (10 ** (np.linspace(0, top, n_mels + 2) "
                       "/ 2595) - 1) / rate) * rate / n_fft"),
           expect=("rounded to FFT bins",)),
+    Wrong("ex2", "edges up to rate instead of rate / 2",
+          _bank(top="2595 * np.log10(1 + rate / 700)"),
+          expect=("Nyquist", "rate / 2")),
+    Wrong("ex2", "triangles scaled to unit area (Slaney)", """
+def mel_triangles(n_mels, n_fft, rate):
+    freqs = np.arange(n_fft // 2 + 1) * rate / n_fft
+    top = 2595 * np.log10(1 + (rate / 2) / 700)
+    edges = 700 * (10 ** (np.linspace(0, top, n_mels + 2) / 2595) - 1)
+    bank = np.zeros((n_mels, freqs.size))
+    for m in range(n_mels):
+        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
+        tri = np.maximum(0, np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)))
+        bank[m] = tri * 2 / (hi - lo)
+    return bank
+""", expect=("unit area", "peak at 1")),
     Wrong("ex2", "library's audio.mel_filterbank", """
 def mel_triangles(n_mels, n_fft, rate):
     return audio.mel_filterbank(n_mels, n_fft, rate)
@@ -121,6 +144,14 @@ def log_mel(power, bank, amin=1e-10):
     Wrong("ex3", "log before the filterbank",
           _log_mel("(10 * np.log10(np.maximum(power, amin))) @ bank.T"),
           expect=("before the filterbank",)),
+    Wrong("ex3", "floor fixed at 1e-10 (amin ignored)",
+          _log_mel("10 * np.log10(np.maximum(power @ bank.T, 1e-10))"),
+          expect=("argument amin", "fixed 1e-10")),
+    Wrong("ex3", "decibels relative to the maximum",
+          _log_mel("10 * np.log10(np.maximum(power @ bank.T, amin) / np.max(power @ bank.T))"),
+          expect=("loudest", "ref=np.max")),
+    Wrong("ex3", "amin added instead of a floor", _log_mel("10 * np.log10(power @ bank.T + amin)"),
+          expect=(r"max\(E, amin\)", r"not E \+ amin")),
     Wrong("ex3", "library's audio.power_to_db", _log_mel("audio.power_to_db(power @ bank.T, amin)"),
           expect=("switched off", "the log-mel energies yourself")),
 ]
