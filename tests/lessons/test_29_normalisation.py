@@ -130,3 +130,23 @@ def batchnorm_backward(dout, x, gamma, eps=1e-5):
         "effective_lr(lr, np.array([np.sqrt(norm_sq)]))"),
           expect=("switched off", "equilibrium norm yourself")),
 ]
+
+# Added by the learner's-side audit: more slips a learner makes.
+WRONG += [
+    Wrong("ex1", "normalised over all the numbers at once",
+          _ln("    return (x - x.mean()) / np.sqrt(x.var() + eps) * gamma + beta"),
+          expect=("over all the numbers of x",)),
+    Wrong("ex1", "axis=1, right only for a 2-D x",
+          _ln_norm("x.var(axis=1, keepdims=True)", axis=1),
+          expect=("axis 1", "axis=-1")),
+    Wrong("ex2", "eps ignored", _bn(_DX).replace("np.sqrt(var + eps)", "np.sqrt(var)"),
+          expect=("eps is missing",)),
+    Wrong("ex2", "the factor 1/s missing",
+          _bn("g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)"),
+          expect=("factor 1/s in front is missing",)),
+    Wrong("ex3", "effective lr divides by norm_sq squared", _eq(_NORM, "lr / norm_sq**2"),
+          expect=(r"not lr / norm_sq\*\*2",)),
+    Wrong("ex3", "2 + lr * wd in the denominator",
+          _eq("np.sqrt(lr * unit_grad_sq / (weight_decay * (2 + lr * weight_decay)))"),
+          expect=("not 2 \\+ lr \\* wd",)),
+]
