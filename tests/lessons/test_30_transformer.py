@@ -82,6 +82,19 @@ WRONG = [
           expect=("sum to 1", "not axis -2")),
     Wrong("ex1", "mask applied after the softmax", _MASK_AFTER,
           expect=("sum to 1", "before\\* the softmax|before the softmax")),
+    Wrong("ex1", "mask by multiplying the scores by tril (0, not -inf)", """
+def causal_attention(q, k, v):
+    T, d = q.shape[-2], q.shape[-1]
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(d) * np.tril(np.ones((T, T)))
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ v, weights
+""", expect=("attends to the future", "-inf")),
+    Wrong("ex1", "k.T instead of swapping the last two axes", _attention("q @ k.T / np.sqrt(d)"),
+          expect=("k.T", "swap only the last two")),
+    Wrong("ex1", "divided by sqrt(T) instead of sqrt(d)", _attention("q @ np.swapaxes(k, -1, -2) "
+          "/ np.sqrt(T)"), expect=(r"sqrt\(T\)", r"sqrt\(d\)")),
     Wrong("ex1", "library's causal_attention",
           "def causal_attention(q, k, v):\n    return tf.causal_attention(q, k, v)\n",
           expect=("switched off", "causal attention")),
@@ -104,6 +117,16 @@ def merge_heads(y):
 def merge_heads(y):
     return y.transpose(0, 2, 1, 3)
 """, expect=("shape",), named=False),
+    Wrong("ex2", "split without the transpose (N, T, H, d)", """
+def split_heads(x, n_heads):
+    N, T, D = x.shape
+    return x.reshape(N, T, n_heads, D // n_heads)
+""" + _MERGE_OK, expect=("transpose",)),
+    Wrong("ex2", "merge with the axes in the wrong order", _SPLIT_OK + """
+def merge_heads(y):
+    N, H, T, d = y.shape
+    return y.transpose(0, 2, 3, 1).reshape(N, T, H * d)
+""", expect=("consecutive|\\(0, 2, 1, 3\\)",)),
     Wrong("ex2", "library's split_heads", """
 def split_heads(x, n_heads):
     return tf.split_heads(x, n_heads)
@@ -117,6 +140,11 @@ def split_heads(x, n_heads):
           expect=("Frobenius norm",)),
     Wrong("ex3", "tall matrix not transposed back", _ns(back="X"),
           expect=("transpose the result back",)),
+    Wrong("ex3", "one step too few (range(1, steps))", _ns().replace(
+          "for _ in range(steps)", "for _ in range(1, steps)"), expect=("one step too few",)),
+    Wrong("ex3", "normalised again at every step", _ns().replace(
+          "        A = X @ X.T\n", "        X = X / np.linalg.norm(X)\n        A = X @ X.T\n"),
+          expect=("once, before the iterations",)),
     Wrong("ex3", "library's newton_schulz",
           "def newton_schulz(G, steps=5):\n    return muon.newton_schulz(G, steps=steps)\n",
           expect=("switched off", "Newton-Schulz")),
