@@ -62,6 +62,18 @@ def extragradient_step(x, y, grad_x, grad_y, lr):
           "def extragradient_step(x, y, grad_x, grad_y, lr):\n"
           "    return gen.extragradient_step(x, y, grad_x, grad_y, lr)\n",
           expect=("switched off", "extragradient step yourself")),
+    Wrong("ex1", "y's real step uses the old gradient", """
+def extragradient_step(x, y, grad_x, grad_y, lr):
+    x_look = x - lr * grad_x(x, y)
+    y_look = y + lr * grad_y(x, y)
+    return x - lr * grad_x(x_look, y_look), y + lr * grad_y(x, y)
+""", expect=("look-ahead",)),
+    Wrong("ex1", "look-ahead alternates (y sees x~)", """
+def extragradient_step(x, y, grad_x, grad_y, lr):
+    x_look = x - lr * grad_x(x, y)
+    y_look = y + lr * grad_y(x_look, y)
+    return x - lr * grad_x(x_look, y_look), y + lr * grad_y(x_look, y_look)
+""", expect=("look-ahead", "old point")),
     Wrong("ex2", "alpha_bar as 1 minus a sum", _noise("1.0 - np.sum(betas[:t])"),
           expect=("product",)),
     Wrong("ex2", "square roots missing",
@@ -83,6 +95,19 @@ def extragradient_step(x, y, grad_x, grad_y, lr):
 def noisy_sample(x0, t, betas, noise):
     return gen.q_sample(x0, t, betas, noise)
 """, expect=("switched off", "forward noising")),
+    Wrong("ex2", "betas window shifted by one (betas[1:t + 1])",
+          _noise("np.prod(1.0 - betas[1:t + 1])"), expect=("betas\\[:t\\]",)),
+    Wrong("ex2", "noise scaled by the variance 1 - alpha_bar",
+          _noise("np.prod(1.0 - betas[:t])", "np.sqrt(abar_t) * x0 + (1.0 - abar_t) * noise"),
+          expect=("sqrt\\(1 - alpha_bar\\)",)),
+    Wrong("ex3", "KL per row, not averaged",
+          _vae(kl="-0.5 * np.sum(1 + logvar - mu**2 - np.exp(logvar), axis=1)"),
+          expect=("one number", "averaged over the rows")),
+    Wrong("ex3", "KL with log(sigma) for logvar",
+          _vae(kl="float(np.mean(-0.5 * np.sum(1 + logvar / 2 - mu**2 - np.exp(logvar), "
+                  "axis=1)))"), expect=("not log sigma = logvar / 2",)),
+    Wrong("ex3", "sigma = sqrt(logvar)", _vae("mu + np.sqrt(logvar) * eps"),
+          expect=("exp\\(logvar / 2\\)",)),
     Wrong("ex3", "variance instead of standard deviation", _vae("mu + np.exp(logvar) * eps"),
           expect=("standard deviation", r"exp\(logvar / 2\)")),
     Wrong("ex3", "logvar used as sigma", _vae("mu + logvar * eps"),
