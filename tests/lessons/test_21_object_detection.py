@@ -87,6 +87,20 @@ WRONG = [
           expect=("encloses both",)),
     Wrong("ex1", "transposed result", _iou(CLAMPED, UNION) + "\n_iou_rows = iou_matrix\n"
           "iou_matrix = lambda a, b: _iou_rows(a, b).T\n", expect=("transpose",)),
+    Wrong("ex1", "boxes read as (x, y, width, height)", """
+def iou_matrix(boxes_a, boxes_b):
+    a = np.asarray(boxes_a, dtype=float)
+    b = np.asarray(boxes_b, dtype=float)
+    ax1, ay1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx1, by1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    w = np.minimum(ax1[:, None], bx1[None, :]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(ay1[:, None], by1[None, :]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.maximum(w, 0) * np.maximum(h, 0)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
+    return inter / union
+""", expect=("corners", "width is x1 - x0")),
+    Wrong("ex1", "the product clamped instead of each side",
+          _iou("np.maximum(w * h, 0)", UNION), expect=("clamp each side",)),
     Wrong("ex1", "library's box_iou", """
 def iou_matrix(boxes_a, boxes_b):
     return box_iou(np.asarray(boxes_a, dtype=float), np.asarray(boxes_b, dtype=float))
@@ -102,6 +116,31 @@ def iou_matrix(boxes_a, boxes_b):
           expect=("overlap \\*little\\*",)),
     Wrong("ex2", "returned in index order", _nms(SAME_CLASS_OK, ret="np.sort(keep)"),
           expect=("index order",)),
+    Wrong("ex2", "suppresses at IoU == threshold (>= instead of >)",
+          _nms("labels[j] != labels[i] or iou[i, j] < iou_threshold"),
+          expect=("equals iou_threshold", "greater than")),
+    Wrong("ex2", "compared with every higher-scoring box, kept or not", """
+def nms_classwise(boxes, scores, labels, iou_threshold):
+    boxes = np.asarray(boxes, dtype=float)
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    iou = iou_matrix(boxes, boxes)
+    keep = []
+    for n, i in enumerate(order):
+        if all(labels[j] != labels[i] or iou[i, j] <= iou_threshold for j in order[:n]):
+            keep.append(i)
+    return np.array(keep, dtype=int)
+""", expect=("itself been suppressed", "already \\*kept")),
+    Wrong("ex2", "a boolean mask instead of indices", """
+def nms_classwise(boxes, scores, labels, iou_threshold):
+    boxes = np.asarray(boxes, dtype=float)
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    iou = iou_matrix(boxes, boxes)
+    keep = np.zeros(len(boxes), dtype=bool)
+    for i in order:
+        if all(labels[j] != labels[i] or iou[i, j] <= iou_threshold for j in np.flatnonzero(keep)):
+            keep[i] = True
+    return keep
+""", expect=("boolean mask", "indices")),
     Wrong("ex2", "library's nms", """
 def nms_classwise(boxes, scores, labels, iou_threshold):
     return nms(np.asarray(boxes, dtype=float), scores, labels, iou_threshold)
@@ -125,6 +164,12 @@ def ranked_average_precision(scores, is_tp, num_gt):
     return float(np.mean([p[r >= t].max() if np.any(r >= t) else 0.0
                           for t in np.linspace(0, 1, 11)]))
 """, expect=("11-point",)),
+    Wrong("ex3", "envelope taken forwards (running max from the top)",
+          _ap(envelope="np.maximum.accumulate(precision)"),
+          expect=("higher", r"precision\[::-1\]")),
+    Wrong("ex3", "first recall step R_1 - R_0 dropped",
+          _ap(ret="np.sum(np.diff(recall) * envelope[1:])"),
+          expect=("first recall step", "prepend 0")),
     Wrong("ex3", "library's average_precision", """
 def ranked_average_precision(scores, is_tp, num_gt):
     return average_precision(scores, is_tp, num_gt)
