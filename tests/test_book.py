@@ -63,10 +63,11 @@ def _toc_files() -> list[str]:
 
 
 PAGES = _toc_files()
-#: The pages whose screenshots are kept: the landing page and three lessons.
-SHOT_PAGES = [PAGES[0]] + [
-    p for p in PAGES if p.split("/")[1:2] in (["03-gradient-descent"], ["09-adam"], ["16-cnn"])
-]
+#: The pages whose screenshots are kept: the landing page and a lesson or two of each part.
+SHOT_LESSONS = ("03-gradient-descent", "09-adam", "16-cnn", "21-object-detection",
+                "26-edge-of-stability", "30-transformer", "34-data-parallel")
+SHOT_PAGES = [PAGES[0]] + [p for p in PAGES if p.split("/")[1:2]
+                           and p.split("/")[1] in SHOT_LESSONS]
 
 
 def _page_of(nb: Path) -> str:
