@@ -246,6 +246,7 @@ def steps_to_target(loss_and_grad, params, data, target, batch_size, lr, max_ste
         return step >= max_steps
 
     epochs = -(-max_steps * batch_size // n) + 1
+    hyper.setdefault("progress", False)     # one short run: a sweep shows its own bar
     try:
         train(p, loss_and_grad, optimizer, data=data, batch_size=batch_size, epochs=epochs,
               lr=lr, callback=reached, seed=seed, **hyper)
