@@ -53,6 +53,17 @@ WRONG = [
           expect=("one bit too many",)),
     Wrong("ex1", "decimal places instead of bits", _round("np.round(np.asarray(x, float), bits)"),
           expect=("decimal",)),
+    Wrong("ex1", "cast to float16 whatever bits is", """
+def round_mantissa(x, bits):
+    return np.asarray(x, dtype=float).astype(np.float16).astype(float)
+""", expect=("whatever `bits` is",)),
+    Wrong("ex1", "mantissa rounded to decimal places", _round("np.ldexp(np.round(m, bits), e)"),
+          expect=("decimal", "of m")),
+    Wrong("ex1", "sign lost (frexp of |x|)", """
+def round_mantissa(x, bits):
+    m, e = np.frexp(np.abs(np.asarray(x, dtype=float)))
+    return np.ldexp(np.round(np.ldexp(m, bits + 1)), e - bits - 1)
+""", expect=("sign is lost",)),
     Wrong("ex1", "library's round_to", _round("round_to(x, 'float16')"),
           expect=("switched off",)),
     Wrong("ex2", "step taken on inf gradients", _update("""
@@ -84,6 +95,21 @@ WRONG = [
     if tracker == growth_interval:
         return scale * growth_factor, tracker, True
     return scale, tracker, True"""), expect=("restart the count at 0",)),
+    Wrong("ex2", "take_step is found_inf (inverted)", _update("""
+    if found_inf:
+        return scale * backoff_factor, 0, found_inf
+    tracker += 1
+    if tracker == growth_interval:
+        return scale * growth_factor, 0, found_inf
+    return scale, tracker, found_inf"""), expect=("must be skipped", "take_step False")),
+    Wrong("ex2", "scale divided by backoff_factor", _update("""
+    if found_inf:
+        return scale / backoff_factor, 0, False
+""" + CORRECT_TAIL), expect=("times backoff_factor",)),
+    Wrong("ex2", "scale grown at every good step", _update("""
+    if found_inf:
+        return scale * backoff_factor, 0, False
+    return scale * growth_factor, 0, True"""), expect=("too early",)),
     Wrong("ex2", "library's GradScaler", _update("""
     s = GradScaler(scale, growth_factor, backoff_factor, growth_interval)
     s.growth_tracker = tracker
@@ -112,6 +138,18 @@ WRONG = [
     g = grad16.astype(np.float32) / np.float32(scale)
     new = (master + np.float32(lr) * g).astype(np.float32)
     return new, new.astype(np.float16)"""), expect=("sign is flipped",)),
+    Wrong("ex3", "weights16 rounded but kept as float32", _master("""
+    g = grad16.astype(np.float32) / np.float32(scale)
+    new = (master - np.float32(lr) * g).astype(np.float32)
+    return new, new.astype(np.float16).astype(np.float32)"""), expect=("float16 copy",)),
+    Wrong("ex3", "master weights come back as float64", _master("""
+    g = grad16.astype(np.float64) / scale
+    new = master - lr * g
+    return new, new.astype(np.float16)"""), expect=("stays float32",)),
+    Wrong("ex3", "divided by the scale twice", _master("""
+    g = grad16.astype(np.float32) / np.float32(scale)
+    new = (master - np.float32(lr / scale) * g).astype(np.float32)
+    return new, new.astype(np.float16)"""), expect=("scale twice",)),
     Wrong("ex3", "library's GradScaler unscale", _master("""
     (g,), _ = GradScaler(scale).unscale([grad16])
     new = (master - np.float32(lr) * g).astype(np.float32)
