@@ -79,6 +79,12 @@ WRONG = [
           "\ndef ring_allreduce(xs, log):\n    mean = np.mean(xs, axis=0)\n"
           "    return [mean.copy() for _ in xs]\n",
           expect=("no messages",)),
+    Wrong("ex1", "all-gather adds instead of copying", _ring().replace(
+          "chunks[to][c][...] = data", "chunks[to][c] += data"), expect=("replaces",)),
+    Wrong("ex1", "all-gather uses the reduce-scatter chunk rule",
+          _ring(gather_chunk="(r - s) % K"), expect=("all-gather step 0", r"\(r \+ 1 - s\) % K")),
+    Wrong("ex1", "divides by n instead of K", _ring(finish="[b / len(b) for b in bufs]"),
+          expect=("divided by n", "divide by K")),
     Wrong("ex1", "library's simulated ring",
           "\ndef ring_allreduce(xs, log):\n"
           "    return dist.simulate_ring_allreduce(xs, op='mean', trace=log)\n",
@@ -107,6 +113,21 @@ WRONG = [
                  "        return trust_coefficient\n"
                  "    return trust_coefficient * np.linalg.norm(w) / (np.linalg.norm(u) + eps)"),
           expect=("zero-norm case", "not the trust")),
+    Wrong("ex2", "weight decay added after the norms", """
+def lars_trust_ratio(w, g, weight_decay=0.0, trust_coefficient=0.001, eps=0.0):
+    w_norm = np.linalg.norm(w)
+    u_norm = np.linalg.norm(g) + weight_decay * w_norm
+    if w_norm == 0 or u_norm == 0:
+        return 1.0
+    return trust_coefficient * w_norm / (u_norm + eps)
+""", expect=("after the norms",)),
+    Wrong("ex2", "zero-norm guard for w only", _trust("""    if np.linalg.norm(w) == 0:
+        return 1.0
+    return trust_coefficient * np.linalg.norm(w) / (np.linalg.norm(u) + eps)"""),
+          expect=("zero-norm case", "g = 0")),
+    Wrong("ex2", "squared norms", _trust(
+          _ZERO_GUARD + """    return trust_coefficient * (w @ w) / (u @ u + eps)"""),
+          expect=("squared norms",)),
     Wrong("ex2", "library's trust_ratio",
           _trust("    return trust_ratio(w, u, trust_coefficient, eps)"),
           expect=("switched off", "trust ratio")),
@@ -127,6 +148,11 @@ WRONG = [
                  update="np.concatenate([p[:lo], p[lo:hi] - lr * m_hat / (np.sqrt(v_hat) + eps),"
                         " p[hi:]])"),
           expect=("whole vector",)),
+    Wrong("ex3", "bias correction with t - 1", _shard(_GOOD_BOUNDS,
+          hats="m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))"),
+          expect=("t - 1",)),
+    Wrong("ex3", "moments fed the whole gradient, not the shard", _shard(_GOOD_BOUNDS).replace(
+          "gs = g[lo:hi]", "gs = g"), expect=(r"g\[lo:hi\] must be the rank's shard",)),
     Wrong("ex3", "library's Adam on the shard",
           "\ndef adam_shard_step(p, g, m, v, t, rank, K, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):"
           "\n    lo, hi = dist.shard_bounds(len(p), K)[rank]"
