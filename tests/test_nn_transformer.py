@@ -257,6 +257,56 @@ def test_groups_step_all_or_nothing():
     assert opt.t == 1
 
 
+def _muon_adamw_run(steps, state=None, seed=3):
+    """Muon + AdamW on a small dict of parameters; optionally restored from ``state``."""
+    rng = np.random.default_rng(seed)
+    w = {"blocks.0.fc1.W": rng.standard_normal((6, 4)), "head.W": rng.standard_normal((4, 3)),
+         "ln.gamma": np.ones(4)}
+    opt = muon_adamw(w, lr=0.02, adamw_lr=3e-3, weight_decay=0.01)
+    if state is not None:
+        for k, v in state["params"].items():
+            w[k][...] = v
+        opt.load_state_dict(state["opt"])
+    for _ in range(steps):
+        opt.lr = 0.5 + 0.1 * opt.t                    # a schedule's factor
+        grad_rng = np.random.default_rng(100 + opt.t)  # the same gradients at the same step
+        opt.step({k: grad_rng.standard_normal(v.shape) for k, v in w.items()})
+    return w, opt
+
+
+def test_groups_state_dict_round_trip():
+    w_ref, _ = _muon_adamw_run(6)
+    w, opt = _muon_adamw_run(3)
+    saved = {"params": {k: v.copy() for k, v in w.items()}, "opt": opt.state_dict()}
+    assert saved["opt"]["keys"] == [k for k in opt._keys]
+    w2, opt2 = _muon_adamw_run(3, state=saved)
+    assert opt2.t == 6 and opt2.lr == pytest.approx(0.5 + 0.1 * 5)
+    for k in w_ref:
+        np.testing.assert_array_equal(w2[k], w_ref[k])
+
+
+def test_groups_load_state_dict_refuses_and_changes_nothing():
+    w, opt = _muon_adamw_run(2)
+    good = opt.state_dict()
+    _, other = _muon_adamw_run(1)
+    before = other.state_dict()
+    bad_state = {**good, "groups": [good["groups"][0],
+                                    {**good["groups"][1], "t": -1}]}
+    for bad, match in [(dict(good, keys=[["x"], good["keys"][1]]), "group 0 was saved"),
+                       (dict(good, groups=good["groups"][:1]), "number of groups"),
+                       (dict(good, lr=float("nan")), "lr"),
+                       (bad_state, r"state_dict\['t'\]"),
+                       ({k: v for k, v in good.items() if k != "lr"}, "lacks")]:
+        with pytest.raises((ValueError, KeyError, TypeError), match=match):
+            other.load_state_dict(bad)
+        after = other.state_dict()
+        assert after["lr"] == before["lr"] and [g["t"] for g in after["groups"]] == [1, 1]
+        for g_after, g_before in zip(after["groups"], before["groups"]):
+            for s_after, s_before in zip(g_after["state"], g_before["state"]):
+                for key in s_before:
+                    np.testing.assert_array_equal(s_after[key], s_before[key])
+
+
 def test_groups_bad_input():
     w = {"a": np.ones((3, 3)), "b": np.ones(3)}
     sgd = lambda p: optim.SGD(p, lr=0.1)  # noqa: E731

@@ -491,6 +491,59 @@ class OptimizerGroups:
         for opt, part in zip(self.optimizers, parts):
             opt.step(part)
 
+    def state_dict(self) -> dict:
+        """Every group's optimizer state, with its keys and the common ``lr`` factor.
+
+        Restore it with :meth:`load_state_dict` on groups built the same way.
+        """
+        return {
+            "optimizer": type(self).__name__,
+            "lr": self._lr,
+            "base_lrs": list(self.base_lrs),
+            "keys": [list(keys) for keys in self._keys],
+            "groups": [opt.state_dict() for opt in self.optimizers],
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what :meth:`state_dict` saved: all groups or, if anything does not fit, none.
+
+        The group count, each group's keys, the ``lr`` factor and every group's
+        optimizer state (by that optimizer's own checks) are checked before any
+        group changes.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}.load_state_dict: state_dict must be the dict that "
+                            f"state_dict() returned, got {type(state_dict).__name__}.")
+        missing = [k for k in ("optimizer", "lr", "base_lrs", "keys", "groups")
+                   if k not in state_dict]
+        if missing:
+            raise KeyError(f"{name}.load_state_dict: state_dict lacks {missing}; pass the dict "
+                           "that state_dict() returned.")
+        if state_dict["optimizer"] != name:
+            raise ValueError(f"{name}.load_state_dict: state_dict is from "
+                             f"{state_dict['optimizer']!r}, not {name}.")
+        groups, keys = state_dict["groups"], state_dict["keys"]
+        if (not isinstance(groups, (list, tuple)) or not isinstance(keys, (list, tuple))
+                or len(groups) != len(self.optimizers) or len(keys) != len(self._keys)):
+            raise ValueError(f"{name}.load_state_dict: state_dict holds a different number of "
+                             f"groups than these {len(self.optimizers)}; build the groups the "
+                             "same way as when it was saved.")
+        for i, (saved, mine) in enumerate(zip(keys, self._keys)):
+            if list(saved) != list(mine):
+                raise ValueError(f"{name}.load_state_dict: group {i} was saved with keys "
+                                 f"{list(saved)}, these groups have {list(mine)}.")
+        base_lrs = [check_lr(v, "base_lrs") for v in state_dict["base_lrs"]]
+        if len(base_lrs) != len(self.optimizers):
+            raise ValueError(f"{name}.load_state_dict: base_lrs must have one rate per group "
+                             f"({len(self.optimizers)}), got {len(base_lrs)}.")
+        factor = check_lr(state_dict["lr"])
+        for opt, saved in zip(self.optimizers, groups):
+            opt._validate_state_dict(saved)      # raises before any group changes
+        for opt, saved in zip(self.optimizers, groups):
+            opt.load_state_dict(saved)
+        self.base_lrs, self._lr = base_lrs, factor
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{type(o).__name__}({len(k)} arrays, lr={o.lr:.3g})"
                           for o, k in zip(self.optimizers, self._keys))
