@@ -49,6 +49,7 @@ import numpy
 from .backend import array_module, to_host
 from .nn.module import Module
 from .optim.base import Optimizer, check_bool, check_int, check_real
+from .train import _leaves
 
 __all__ = [
     "bfloat16",
@@ -219,14 +220,6 @@ def float_bits(x: float, dtype) -> tuple[str, str, str]:
     bits = format(int(v.view(uint)[0]), f"0{info['bits']}b")
     ne = info["exponent_bits"]
     return bits[0], bits[1:1 + ne], bits[1 + ne:]
-
-
-def _leaves(tree) -> list:
-    if isinstance(tree, dict):
-        return list(tree.values())
-    if isinstance(tree, (list, tuple)):
-        return list(tree)
-    return [tree]
 
 
 def flushed_fraction(grads, dtype, scale: float = 1.0) -> float:
